@@ -1,0 +1,88 @@
+"""The ``costlib`` command: argument parsing only; every answer comes from the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import CostlibError
+from .read import read, sample_path
+from .spend import DEFAULT_TAG
+from .timezones import UTC
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="costlib", description="Read AWS detailed billing files and answer questions.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rep = commands.add_parser("report", help="invoice check, spend per user and per day",
+                              description="Check a month's bill against its invoice and show "
+                              "spend per user and per day. With no BILL, the bundled sample.")
+    rep.add_argument("bill", nargs="?", metavar="BILL",
+                     help="a .csv.zip, .csv or s3://bucket/key (default: the bundled sample)")
+    rep.add_argument("--tag", action="append", metavar="TAG",
+                     help=f"tag naming the user (default {DEFAULT_TAG}); repeat for a fallback "
+                     "chain: --tag user:Owner --tag user:Project")
+    rep.add_argument("--tz", default=UTC, metavar="ZONE",
+                     help="time zone of the days and of --start/--end (default UTC), "
+                     "e.g. America/Los_Angeles")
+    rep.add_argument("--start", metavar="WHEN", help="window start (date or date-time, in --tz)")
+    rep.add_argument("--end", metavar="WHEN", help="window end, excluded (in --tz)")
+    rep.add_argument("--invoice", metavar="AMOUNT|FILE",
+                     help="invoice amount, or the monthly aws-billing-csv invoice report")
+    rep.add_argument("--spread", action="store_true",
+                     help="spread rows lasting several hours (tax, fees) over their hours")
+    rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
+    rep.add_argument("--json", action="store_true", help="print one JSON object")
+
+    smp = commands.add_parser("sample", help="write the synthetic sample bills",
+                              description="Write the synthetic sample bills into DIR.")
+    smp.add_argument("directory", nargs="?", default="samples", metavar="DIR",
+                     help="folder to write into (default: ./samples)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; bad input exits 2 with one line on stderr."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            return _report(args)
+        return _sample(args)
+    except CostlibError as err:
+        print(f"costlib: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import report
+
+    bill = read(args.bill or sample_path())
+    result = report(bill, tag=args.tag or DEFAULT_TAG, tz=args.tz, start=args.start,
+                    end=args.end, invoice=args.invoice, spread=args.spread)
+    if args.plot:
+        from .plot import save_plot
+
+        save_plot(result.spend, args.plot)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=1, ensure_ascii=False))
+    else:
+        print(result)
+        if args.plot:
+            print(f"\nplot saved to {args.plot}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from .sample import write_samples
+
+    for path in write_samples(args.directory):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

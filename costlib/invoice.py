@@ -1,0 +1,190 @@
+"""The month against the invoice: does the blended cost of the charges reproduce it to the cent?
+
+Native files carry their own ``InvoiceTotal``; charges plus the ``Rounding`` rows equal it. A
+CloudCheckr copy has no totals: its invoice is AWS's monthly invoice report (which does not hold
+the reseller's custom charge) or the amount on the reseller's invoice, typed in (which does).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+
+from . import money
+from .errors import OptionError
+from .read import Bill, read
+
+HALF_CENT = money.UNIT // 200
+CUSTOM_CHARGE = "Custom Charge"
+
+
+@dataclass(frozen=True)
+class InvoiceCheck:
+    """The outcome of checking a month against its invoice (amounts in dollars)."""
+
+    charges: float
+    total: float | None
+    difference: float | None
+    matches: bool | None
+    status: str
+    source: str
+    explanation: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"charges (blended): {money.usd(self.charges)}"]
+        if self.total is None:
+            lines.append(f"invoice: {self.status}")
+        else:
+            verdict = "matches to the cent" if self.matches else "DOES NOT MATCH"
+            lines.append(f"invoice ({self.source}): {money.usd(self.total)}, "
+                         f"difference {money.usd(self.difference, sign=True)}: {verdict}")
+        lines += [f"  {line}" for line in self.explanation]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        """The JSON form: ``total``, ``difference``, ``matches`` and the words around them."""
+        return {"total": self.total, "difference": self.difference, "matches": self.matches,
+                "status": self.status, "source": self.source, "charges": self.charges,
+                "explanation": self.explanation}
+
+
+def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decimal | None = None
+                  ) -> InvoiceCheck:
+    """Check ``bill``'s charges against its invoice.
+
+    ``invoice`` is ``None`` (use the file's own total rows), an amount (``1234.56`` or
+    ``"$1,234.56"``), or the monthly invoice report (a path or a read ``Bill``).
+    """
+    parts = _parts(bill)
+    charges = parts.pop("charges")
+    if invoice is None:
+        if bill.kind == "cloudcheckr":
+            return _no_invoice(charges, "no invoice in the file (a CloudCheckr copy has no total "
+                               "rows): give the monthly invoice report or the invoice amount")
+        return _against(bill, bill, charges, parts)
+    amount = _amount(invoice)
+    if amount is not None:
+        return _verdict(charges, int(money.units([amount])[0]), "amount given", parts,
+                        expected=charges + parts["rounding rows"])
+    report = invoice if isinstance(invoice, Bill) else read(invoice)
+    if report.kind != "invoice-report":
+        raise OptionError(f"{report.name}: not a monthly invoice report (it is a {report.kind} "
+                          "file); give an aws-billing-csv report or an amount")
+    # AWS's own invoice never holds the reseller's custom charge.
+    return _against(bill, report, charges, parts,
+                    leave_out=parts["the reseller's custom charge"])
+
+
+def _against(bill: Bill, holder: Bill, charges: int, parts: dict,
+             leave_out: int = 0) -> InvoiceCheck:
+    """Compare with the total rows of ``holder`` (the bill itself or its invoice report):
+    the charges, plus the holder's rounding rows, less what that invoice never holds."""
+    parts = {**parts, "rounding rows": _control_sum(holder, "Rounding", "CBRounding") or 0}
+    expected = charges + parts["rounding rows"] - leave_out
+    if not holder.closed:
+        estimate = _control_sum(holder, "InvoiceTotal") or _control_sum(holder, "StatementTotal")
+        words = "no invoice yet: the month is open (InvoiceID 'Estimated')"
+        if estimate is not None:
+            words += f"; AWS's estimate so far is {money.usd(money.dollars(estimate))}"
+        return _no_invoice(charges, words)
+    total = _control_sum(holder, "InvoiceTotal")
+    if total is None:
+        total = _control_sum(holder, "StatementTotal")
+    if total is None:
+        return _no_invoice(charges, f"no invoice total in {os.path.basename(holder.name)} "
+                           "(no InvoiceTotal or StatementTotal row)")
+    notes = []
+    if holder is not bill and (holder.account, holder.month) != (bill.account, bill.month):
+        notes.append(f"the invoice report is for {holder.account} {holder.month}, the bill for "
+                     f"{bill.account} {bill.month}")
+    source = "InvoiceTotal row" if holder is bill else os.path.basename(holder.name)
+    return _verdict(charges, total, source, parts, expected, notes)
+
+
+def _verdict(charges: int, total: int, source: str, parts: dict, expected: int,
+             notes: list[str] | None = None) -> InvoiceCheck:
+    matches = abs(total - expected) <= HALF_CENT
+    explanation = list(notes or [])
+    residual = total - charges
+    if abs(residual) <= HALF_CENT:
+        explanation.append("the charges alone reproduce the invoice")
+    else:
+        found = _explain(residual, parts)
+        if found is None:
+            explanation.append(f"{money.usd(money.dollars(residual), sign=True)} is unexplained "
+                               "by rounding rows, custom charge, tax or credits")
+        else:
+            explanation += [f"{name}: {money.usd(money.dollars(value), sign=True)} "
+                            f"{'in' if sign > 0 else 'not in'} the invoice"
+                            for name, value, sign in found]
+            if matches and len(found) == 1 and found[0][0] == "rounding rows":
+                explanation[-1] = (f"charges + rounding rows "
+                                   f"({money.usd(money.dollars(parts['rounding rows']), sign=True)})"
+                                   " = invoice total")
+    return InvoiceCheck(charges=money.dollars(charges), total=money.dollars(total),
+                        difference=money.dollars(total - charges), matches=matches,
+                        status="matches" if matches else "mismatch", source=source,
+                        explanation=explanation)
+
+
+def _explain(residual: int, parts: dict) -> list[tuple[str, int, int]] | None:
+    """The smallest set of known parts that accounts for ``invoice - charges`` to the cent.
+
+    Rounding rows are added to the charges; custom charge, tax and credits are parts of the
+    charges that an invoice may leave out.
+    """
+    candidates = [(name, value, 1 if name == "rounding rows" else -1)
+                  for name, value in parts.items() if value]
+    for size in range(1, len(candidates) + 1):
+        for chosen in itertools.combinations(candidates, size):
+            if abs(residual - sum(sign * value for _, value, sign in chosen)) <= HALF_CENT:
+                return list(chosen)
+    return None
+
+
+def _no_invoice(charges: int, words: str) -> InvoiceCheck:
+    status = "no invoice yet" if words.startswith("no invoice yet") else "no invoice"
+    return InvoiceCheck(charges=money.dollars(charges), total=None, difference=None,
+                        matches=None, status=status, source="none", explanation=[words])
+
+
+def _parts(bill: Bill) -> dict[str, int]:
+    """Charges and the parts of them (or beside them) that explain differences, in units."""
+    items = bill.items
+    cost = money.units(items[bill.cost_column].to_numpy())
+    product = items.get("ProductName")
+    custom = (product == CUSTOM_CHARGE).to_numpy() if product is not None else np.zeros(
+        len(items), bool)
+    tax = (items["RecordType"] == "Tax").to_numpy()
+    rounding = _control_sum(bill, "Rounding", "CBRounding") or 0
+    return {"charges": int(cost.sum()), "rounding rows": rounding,
+            "the reseller's custom charge": int(cost[custom].sum()),
+            "tax": int(cost[tax].sum()), "credits": int(cost[(cost < 0) & ~custom].sum())}
+
+
+def _control_sum(bill: Bill, *record_types: str) -> int | None:
+    rows = bill.controls[bill.controls["RecordType"].isin(record_types)]
+    if rows.empty:
+        return None
+    return int(money.units(rows[bill.cost_column].fillna(0).to_numpy()).sum())
+
+
+def _amount(invoice) -> Decimal | None:
+    """An amount typed in (``1234.56``, ``"$1,234.56"``), or ``None`` for a file."""
+    if isinstance(invoice, Bill):
+        return None
+    if isinstance(invoice, (int, float, Decimal)):
+        return Decimal(str(invoice))
+    text = os.fspath(invoice)
+    cleaned = re.sub(r"[\s$,]", "", text)
+    if re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+        try:
+            return Decimal(cleaned)
+        except InvalidOperation:
+            pass
+    return None

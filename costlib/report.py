@@ -1,0 +1,97 @@
+"""The month in one object: invoice check, spend per user and per day, as text or JSON."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import money
+from .invoice import InvoiceCheck, check_invoice
+from .read import KINDS, Bill
+from .spend import DEFAULT_TAG, Spend, spend
+from .timezones import UTC, When
+
+
+@dataclass(frozen=True)
+class Report:
+    """A bill's invoice check and its spend in one window: what ``costlib report`` prints."""
+
+    bill: Bill
+    invoice: InvoiceCheck
+    spend: Spend
+
+    def as_dict(self) -> dict:
+        """The ``--json`` object: amounts in dollars, unrounded, from exact sums."""
+        s = self.spend
+        daily = {str(day): _row(s, i) for i, day in enumerate(s.days)}
+        if s.table[-1].any():
+            daily["undated"] = _row(s, len(s.days))
+        return {
+            "file": os.path.basename(self.bill.name),
+            "account": self.bill.account,
+            "month": self.bill.month,
+            "kind": self.bill.kind,
+            "invoice_id": self.bill.invoice_id,
+            "tag": s.tags[0] if len(s.tags) == 1 else list(s.tags),
+            "tz": s.tz,
+            "window": {"start": _iso(s.start), "end": _iso(s.end)},
+            "blended_total": s.total,
+            "invoice": self.invoice.as_dict(),
+            "users": {user: money.dollars(v) for user, v in zip(s.users, s.table.sum(axis=0), strict=True)},
+            "users_add_up": s.users_add_up,
+            "daily": daily,
+        }
+
+    def __str__(self) -> str:
+        b, s = self.bill, self.spend
+        window = ("whole file" if s.start is None and s.end is None
+                  else f"[{_iso(s.start) or '...'}, {_iso(s.end) or '...'}) UTC")
+        lines = [
+            f"{os.path.basename(b.name)}",
+            f"account {b.account}, month {b.month}, {KINDS[b.kind]}, "
+            f"invoice {b.invoice_id or 'none'}",
+            f"window: {window}; days in {s.tz}: {s.label}",
+            "",
+            "Invoice check (whole month)",
+            *[f"  {line}" for line in str(self.invoice).splitlines()],
+            "",
+            f"Spend per user ({' > '.join(s.tags)})",
+        ]
+        per_user = s.per_user
+        width = max([len(u) for u in per_user.index] + [10])
+        for user, cost in per_user.items():
+            share = f"{100 * cost / s.total:5.1f}%" if s.total else ""
+            lines.append(f"  {user:<{width}}  {money.usd(cost):>14}  {share}")
+        lines.append(f"  {'total':<{width}}  {money.usd(s.total):>14}  "
+                     f"(users add up to the total: {'yes' if s.users_add_up else 'NO'})")
+        lines += ["", f"Daily spend ({s.tz})"]
+        day_totals = s.table.sum(axis=1)
+        for day, units in zip(s.days, day_totals[:-1], strict=True):
+            weekday = np.datetime_as_string(day)
+            lines.append(f"  {weekday} {_weekday(day)}  {money.usd(money.dollars(units)):>14}")
+        if s.table[-1].any():
+            lines.append(f"  {'undated':<14}  {money.usd(money.dollars(day_totals[-1])):>14}")
+        return "\n".join(lines)
+
+
+def report(bill: Bill, *, tag: str | Sequence[str] = DEFAULT_TAG, tz: str = UTC,
+           start: When | None = None, end: When | None = None, invoice=None,
+           spread: bool = False) -> Report:
+    """Check ``bill`` against its invoice and sum its spend per user and day in one go."""
+    return Report(bill=bill, invoice=check_invoice(bill, invoice),
+                  spend=spend(bill, tag, start=start, end=end, tz=tz, spread=spread))
+
+
+def _row(s: Spend, i: int) -> dict[str, float]:
+    return {user: money.dollars(v) for user, v in zip(s.users, s.table[i], strict=True)}
+
+
+def _iso(t: np.datetime64 | None) -> str | None:
+    return None if t is None else np.datetime_as_string(t, unit="s") + "Z"
+
+
+def _weekday(day: np.datetime64) -> str:
+    return ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")[int(day.astype("int64")) % 7]

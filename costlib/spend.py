@@ -1,0 +1,192 @@
+"""Spend per user and per day, in a window, in any time zone, summed exactly.
+
+Everything comes from one table of money: (day, user) -> units. The month's total is summed
+separately from the raw rows, so ``users_add_up`` compares two independent sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import money
+from .errors import OptionError
+from .read import Bill
+from .timezones import UTC, When, day_index, day_starts, local_days, window
+
+DEFAULT_TAG = "user:Owner"
+#: The fallback chain the original costnotify Lambda used to name whose spend a row is.
+LAMBDA_TAGS = ("user:Owner", "user:Project", "user:ProjectName", "user:Name")
+UNTAGGED = "(untagged)"
+HOUR = np.timedelta64(3600, "s").astype("timedelta64[ns]")
+
+
+@dataclass(frozen=True, eq=False)
+class Spend:
+    """Spend of one bill in one window: per user, per local day, and in total.
+
+    ``table[d, u]`` holds the exact units of day ``d`` (the last row: rows without dates) and
+    user ``u``; the float views below are made from it.
+    """
+
+    bill: Bill
+    tags: tuple[str, ...]
+    tz: str
+    start: np.datetime64 | None
+    end: np.datetime64 | None
+    days: np.ndarray
+    users: list[str]
+    table: np.ndarray
+    total_units: int
+
+    @property
+    def total(self) -> float:
+        """Blended cost of the charge rows in the window, in dollars."""
+        return money.dollars(self.total_units)
+
+    @property
+    def per_user(self) -> pd.Series:
+        """Dollars per user, largest first, untagged spend last under ``"(untagged)"``."""
+        sums = self.table.sum(axis=0)
+        return pd.Series([money.dollars(s) for s in sums], index=pd.Index(self.users, name="user"),
+                         name="cost", dtype="float64")
+
+    @property
+    def daily(self) -> pd.DataFrame:
+        """Dollars per local day (rows, zero-filled) and user (columns)."""
+        index = pd.DatetimeIndex(self.days.astype("datetime64[ns]"), name="day")
+        values = self.table[: len(self.days)] / money.UNIT
+        return pd.DataFrame(values, index=index, columns=pd.Index(self.users, name="user"))
+
+    @property
+    def undated(self) -> pd.Series:
+        """Dollars per user of rows without dates (credits); they count only with no window."""
+        return pd.Series(self.table[-1] / money.UNIT, index=pd.Index(self.users, name="user"),
+                         name="undated")
+
+    @property
+    def users_add_up(self) -> bool:
+        """True when the users' spend adds up exactly to the total summed from the rows."""
+        return int(self.table.sum()) == self.total_units
+
+    @property
+    def label(self) -> str:
+        """``2026-02-01 .. 2026-02-28 (UTC)``: the days covered, for titles."""
+        if not len(self.days):
+            return f"no days ({self.tz})"
+        return f"{self.days[0]} .. {self.days[-1]} ({self.tz})"
+
+
+def spend(bill: Bill, tag: str | Sequence[str] = DEFAULT_TAG, *, start: When | None = None,
+          end: When | None = None, tz: str = UTC, spread: bool = False) -> Spend:
+    """Spend per user and per day of ``bill`` in the window ``[start, end)``, read in ``tz``.
+
+    ``tag`` names the user: one tag column, or a chain whose first non-empty value wins
+    (``costlib.LAMBDA_TAGS``). Cost belongs to the local day of ``UsageStartDate``; with
+    ``spread=True`` a row lasting several hours (tax, fees) is spread evenly over its hours.
+    With no window every charge row counts, rows without dates included.
+    """
+    tags = (tag,) if isinstance(tag, str) else tuple(tag)
+    lo, hi = window(start, end, tz)
+    items = bill.items
+    times = items["UsageStartDate"].to_numpy("datetime64[ns]") if len(items) else np.array(
+        [], "datetime64[ns]")
+    amounts = money.units(items[bill.cost_column].to_numpy())
+    total_rows = amounts
+    labels = user_labels(bill, tags)
+    if spread:
+        times, amounts, labels = _spread_hours(items, times, amounts, labels)
+    dated = ~np.isnat(times)
+    if lo is None and hi is None:
+        keep = np.ones(len(times), bool)
+    else:
+        keep = dated.copy()
+        if lo is not None:
+            keep &= times >= lo
+        if hi is not None:
+            keep &= times < hi
+
+    if lo is not None or hi is not None:
+        first = lo if lo is not None else (times[keep].min() if keep.any() else hi)
+        last = (hi - np.timedelta64(1, "ns")) if hi is not None else (
+            times[keep].max() if keep.any() else lo)
+        days = local_days(first, last, tz)
+        total_units = int(amounts[keep].sum())
+    else:
+        days = (local_days(times[dated].min(), times[dated].max(), tz) if dated.any()
+                else np.array([], "datetime64[D]"))
+        total_units = int(total_rows.sum())  # straight from the rows, before any spreading
+
+    day = np.full(len(times), len(days), dtype=np.int64)  # the last slot: no date
+    if len(days):
+        day[dated] = day_index(times[dated], day_starts(days, tz))
+    codes, users = _order_users(labels[keep], amounts[keep])
+    table = np.zeros((len(days) + 1, len(users)), dtype=np.int64)
+    np.add.at(table, (day[keep], codes), amounts[keep])
+    return Spend(bill=bill, tags=tags, tz=tz, start=lo, end=hi, days=days, users=users,
+                 table=table, total_units=total_units)
+
+
+def blended_total(bill: Bill, *, start: When | None = None, end: When | None = None,
+                  tz: str = UTC) -> float:
+    """The month's blended cost over the charge rows (total rows excluded), in the window."""
+    return spend(bill, start=start, end=end, tz=tz).total
+
+
+def spend_per_user(bill: Bill, tag: str | Sequence[str] = DEFAULT_TAG, **window) -> pd.Series:
+    """Dollars per user (the ``tag`` value), untagged spend under ``"(untagged)"``."""
+    return spend(bill, tag, **window).per_user
+
+
+def daily_spend(bill: Bill, tag: str | Sequence[str] = DEFAULT_TAG, **window) -> pd.DataFrame:
+    """Dollars per local day and user, zero-filled; see :func:`spend` for the options."""
+    return spend(bill, tag, **window).daily
+
+
+def user_labels(bill: Bill, tags: Sequence[str]) -> np.ndarray:
+    """Each charge row's user: the first non-empty value along ``tags``, else ``"(untagged)"``."""
+    present = [t for t in tags if t in bill.items.columns]
+    if not present and bill.tags:
+        have = ", ".join(bill.tags) or "none"
+        raise OptionError(f"{bill.name}: no tag column {' or '.join(tags)} "
+                          f"(tags in this file: {have})")
+    labels = np.full(len(bill.items), UNTAGGED, dtype=object)
+    unset = np.ones(len(bill.items), bool)
+    for tag in present:
+        values = bill.items[tag].to_numpy(dtype=object)
+        take = unset & (values != "")
+        labels[take] = values[take]
+        unset &= ~take
+    return labels
+
+
+def _order_users(labels: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Codes into a user list ordered by spend (largest first), untagged last."""
+    codes, uniques = pd.factorize(labels)
+    sums = np.zeros(len(uniques), dtype=np.int64)
+    np.add.at(sums, codes, amounts)
+    order = sorted(range(len(uniques)),
+                   key=lambda i: (uniques[i] == UNTAGGED, -sums[i], str(uniques[i])))
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    users = [str(uniques[i]) for i in order]
+    if UNTAGGED not in users:
+        users.append(UNTAGGED)
+    return rank[codes], users
+
+
+def _spread_hours(items: pd.DataFrame, times: np.ndarray, amounts: np.ndarray,
+                  labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split each row lasting over an hour into hourly pieces whose units add up exactly."""
+    ends = items["UsageEndDate"].to_numpy("datetime64[ns]")
+    span = np.where(np.isnat(times) | np.isnat(ends), HOUR, ends - times)
+    hours = np.maximum(1, -(-span // HOUR)).astype(np.int64)  # ceiling division
+    row = np.repeat(np.arange(len(times)), hours)
+    first = np.cumsum(hours) - hours
+    k = np.arange(len(row)) - np.repeat(first, hours)
+    base, rest = np.divmod(amounts, hours)
+    pieces = base[row] + (k < rest[row])
+    return times[row] + k * HOUR, pieces.astype(np.int64), labels[row]

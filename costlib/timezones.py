@@ -1,0 +1,83 @@
+"""Instants and days: the files speak UTC, people speak local days (23 or 25 hours at DST)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from .errors import OptionError
+
+UTC = "UTC"
+PACIFIC = "America/Los_Angeles"
+
+When = str | dt.date | dt.datetime | np.datetime64 | pd.Timestamp
+
+
+def zone(name: str) -> ZoneInfo:
+    """The named IANA zone, or one clear error for a name that is not one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise OptionError(f"unknown time zone {name!r} (use an IANA name such as "
+                          f"{PACIFIC!r} or 'UTC')") from None
+
+
+def instant(when: When, tz: str = UTC) -> np.datetime64:
+    """An instant as UTC ``datetime64[ns]``; a date or naive time is read in ``tz``.
+
+    >>> instant("2026-03-08", "America/Los_Angeles")
+    np.datetime64('2026-03-08T08:00:00.000000000')
+    >>> instant("2026-03-09", "America/Los_Angeles")   # PDT from 02:00 on the 8th
+    np.datetime64('2026-03-09T07:00:00.000000000')
+    """
+    zone(tz)
+    try:
+        stamp = pd.Timestamp(when)
+    except (ValueError, TypeError):
+        raise OptionError(f"not a date or time: {when!r} (use YYYY-MM-DD or "
+                          "YYYY-MM-DD HH:MM)") from None
+    if stamp is pd.NaT:
+        raise OptionError(f"not a date or time: {when!r}")
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return stamp.tz_convert(UTC).tz_localize(None).to_datetime64().astype("datetime64[ns]")
+
+
+def window(start: When | None, end: When | None, tz: str = UTC
+           ) -> tuple[np.datetime64 | None, np.datetime64 | None]:
+    """The half-open window ``[start, end)`` as UTC instants; ``None`` leaves a side open."""
+    lo = None if start is None else instant(start, tz)
+    hi = None if end is None else instant(end, tz)
+    if lo is not None and hi is not None and hi <= lo:
+        raise OptionError(f"the window ends ({end}) before it starts ({start})"
+                          if hi < lo else f"the window is empty: start and end are both {start}")
+    return lo, hi
+
+
+def local_days(first: np.datetime64, last: np.datetime64, tz: str = UTC) -> np.ndarray:
+    """The calendar days in ``tz`` from the one holding instant ``first`` to the one holding
+    ``last``, as ``datetime64[D]``."""
+    lo, hi = (pd.Timestamp(t).tz_localize(UTC).tz_convert(zone(tz)) for t in (first, last))
+    return np.arange(np.datetime64(lo.date(), "D"), np.datetime64(hi.date(), "D") + 1)
+
+
+def day_starts(days: np.ndarray, tz: str = UTC) -> np.ndarray:
+    """The UTC instant at which each local day begins, plus the end of the last one.
+
+    In ``America/Los_Angeles`` consecutive starts are 24 hours apart except across the switch
+    Sundays: 23 hours on the second Sunday of March, 25 on the first Sunday of November.
+    """
+    zone(tz)
+    edges = np.append(days, days[-1] + 1) if len(days) else days
+    local = pd.DatetimeIndex(edges.astype("datetime64[ns]"))
+    starts = local.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").tz_convert(UTC)
+    return starts.tz_localize(None).to_numpy().astype("datetime64[ns]")
+
+
+def day_index(times: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each UTC instant, the index of the local day holding it (``-1`` before the first,
+    ``len(starts) - 1`` and beyond after the last)."""
+    return np.searchsorted(starts, times, side="right") - 1

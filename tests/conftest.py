@@ -1,0 +1,75 @@
+"""Shared fixtures: the synthetic sample bills, a real S3 API server on loopback, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+SCOPELY = CONFORMANCE / "scopely-details-detailed_with_tags.csv"
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory) -> dict[str, Path]:
+    """Every sample bill ``costlib sample`` writes, by month (and by kind for the extras)."""
+    from costlib.sample import write_samples
+
+    folder = tmp_path_factory.mktemp("samples")
+    paths = write_samples(folder)
+    return {p.name: p for p in paths}
+
+
+def sample(samples: dict[str, Path], part: str) -> Path:
+    """The one sample whose file name contains ``part``."""
+    (path,) = [p for name, p in samples.items() if part in name]
+    return path
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server, in server mode on a free loopback port, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(s3_endpoint, monkeypatch) -> dict[str, str]:
+    """Point boto3 at the loopback server. moto takes any credentials: these are placeholders
+    so that botocore can sign, not keys."""
+    env = {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "placeholder-for-moto",
+        "AWS_SECRET_ACCESS_KEY": "placeholder-for-moto",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE",
+                "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess:
+    """Run ``costlib`` in a fresh process, as a user would."""
+    full_env = {**os.environ, **(env or {}), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "costlib.cli", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
