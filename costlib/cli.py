@@ -61,7 +61,7 @@ def _report(args: argparse.Namespace) -> int:
     from .report import report
 
     bill = read(args.bill or sample_path())
-    result = report(bill, tag=args.tag or DEFAULT_TAG, tz=args.tz, start=args.start,
+    result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
                     end=args.end, invoice=args.invoice, spread=args.spread)
     if args.plot:
         from .plot import save_plot

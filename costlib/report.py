@@ -11,7 +11,7 @@ import numpy as np
 from . import money
 from .invoice import InvoiceCheck, check_invoice
 from .read import KINDS, Bill
-from .spend import DEFAULT_TAG, Spend, spend
+from .spend import Spend, spend
 from .timezones import UTC, When
 
 
@@ -77,7 +77,7 @@ class Report:
         return "\n".join(lines)
 
 
-def report(bill: Bill, *, tag: str | Sequence[str] = DEFAULT_TAG, tz: str = UTC,
+def report(bill: Bill, *, tag: str | Sequence[str] | None = None, tz: str = UTC,
            start: When | None = None, end: When | None = None, invoice=None,
            spread: bool = False) -> Report:
     """Check ``bill`` against its invoice and sum its spend per user and day in one go."""

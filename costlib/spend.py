@@ -80,23 +80,24 @@ class Spend:
         return f"{self.days[0]} .. {self.days[-1]} ({self.tz})"
 
 
-def spend(bill: Bill, tag: str | Sequence[str] = DEFAULT_TAG, *, start: When | None = None,
+def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | None = None,
           end: When | None = None, tz: str = UTC, spread: bool = False) -> Spend:
     """Spend per user and per day of ``bill`` in the window ``[start, end)``, read in ``tz``.
 
     ``tag`` names the user: one tag column, or a chain whose first non-empty value wins
-    (``costlib.LAMBDA_TAGS``). Cost belongs to the local day of ``UsageStartDate``; with
+    (``costlib.LAMBDA_TAGS``); by default ``user:Owner``, all spend untagged in a file without
+    it. A tag asked for by name must exist in the file. Cost belongs to the local day of ``UsageStartDate``; with
     ``spread=True`` a row lasting several hours (tax, fees) is spread evenly over its hours.
     With no window every charge row counts, rows without dates included.
     """
-    tags = (tag,) if isinstance(tag, str) else tuple(tag)
+    tags = (DEFAULT_TAG,) if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     lo, hi = window(start, end, tz)
     items = bill.items
     times = items["UsageStartDate"].to_numpy("datetime64[ns]") if len(items) else np.array(
         [], "datetime64[ns]")
     amounts = money.units(items[bill.cost_column].to_numpy())
     total_rows = amounts
-    labels = user_labels(bill, tags)
+    labels = user_labels(bill, tags, strict=tag is not None)
     if spread:
         times, amounts, labels = _spread_hours(items, times, amounts, labels)
     dated = ~np.isnat(times)
@@ -136,20 +137,23 @@ def blended_total(bill: Bill, *, start: When | None = None, end: When | None = N
     return spend(bill, start=start, end=end, tz=tz).total
 
 
-def spend_per_user(bill: Bill, tag: str | Sequence[str] = DEFAULT_TAG, **window) -> pd.Series:
+def spend_per_user(bill: Bill, tag: str | Sequence[str] | None = None, **window) -> pd.Series:
     """Dollars per user (the ``tag`` value), untagged spend under ``"(untagged)"``."""
     return spend(bill, tag, **window).per_user
 
 
-def daily_spend(bill: Bill, tag: str | Sequence[str] = DEFAULT_TAG, **window) -> pd.DataFrame:
+def daily_spend(bill: Bill, tag: str | Sequence[str] | None = None, **window) -> pd.DataFrame:
     """Dollars per local day and user, zero-filled; see :func:`spend` for the options."""
     return spend(bill, tag, **window).daily
 
 
-def user_labels(bill: Bill, tags: Sequence[str]) -> np.ndarray:
-    """Each charge row's user: the first non-empty value along ``tags``, else ``"(untagged)"``."""
+def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.ndarray:
+    """Each charge row's user: the first non-empty value along ``tags``, else ``"(untagged)"``.
+
+    ``strict`` refuses a file that has tag columns but none of ``tags`` (a typo, most likely).
+    """
     present = [t for t in tags if t in bill.items.columns]
-    if not present and bill.tags:
+    if strict and not present and bill.tags:
         have = ", ".join(bill.tags) or "none"
         raise OptionError(f"{bill.name}: no tag column {' or '.join(tags)} "
                           f"(tags in this file: {have})")

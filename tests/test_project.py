@@ -1,0 +1,63 @@
+"""The project keeps its promises: README quickstart == CI, conda and pip agree, no real data."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+
+from conftest import ROOT
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    quickstart = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```\n(.+?)\n```", quickstart)
+
+
+def test_readme_quickstart_is_two_commands_and_ci_runs_the_test_one():
+    run, test = readme_commands()
+    assert "costlib report" in run
+    assert "pytest" in test
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in ci_lines
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    name, version = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?\s*(.*)", spec).groups()
+    return name.lower(), version.replace(" ", "")
+
+
+def test_environment_yml_lists_what_pyproject_needs():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_requirement(s) for s in project["dependencies"]
+                  + project["optional-dependencies"]["test"])
+    conda = {}
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        match = re.match(r"\s+- ([A-Za-z][^\s#:]*)\s*$", line)
+        if match:
+            name, version = _requirement(match.group(1))
+            conda[name] = version
+    for name, version in wanted.items():
+        assert name in conda, f"{name} is in pyproject.toml but not in environment.yml"
+        assert conda[name] == version, f"{name}: pyproject {version!r}, conda {conda[name]!r}"
+    extra = set(conda) - set(wanted) - {"python", "pip", "flask", "flask-cors"}
+    assert not extra, f"in environment.yml but not pyproject.toml: {extra}"
+
+
+def test_gitignore_guards_real_bills():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "billingdata/x.csv.zip",
+         "123456789012-aws-billing-detailed-line-items-with-resources-and-tags-2017-02.csv.zip",
+         "123456789012-aws-billing-csv-2017-02.csv"],
+        cwd=ROOT, capture_output=True, text=True)
+    assert len(ignored.stdout.split()) == 3
+
+
+def test_no_tracked_file_holds_an_access_key():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    key = re.compile(rb"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+    leaks = [f for f in tracked if (ROOT / f).is_file() and key.search((ROOT / f).read_bytes())]
+    assert leaks == []
