@@ -31,7 +31,7 @@ class FileName:
 def parse_name(name: str) -> FileName:
     """Read account and month from a file name; unknown names give ``None`` for both.
 
-    >>> parse_name("012345678901-aws-billing-detailed-line-items-with-resources-and-tags-2026-02.csv.zip")
+    >>> parse_name("012345678901-aws-billing-detailed-line-items-2026-02.csv.zip")
     FileName(account='012345678901', month='2026-02', invoice_report=False)
     >>> parse_name("notes.csv")
     FileName(account=None, month=None, invoice_report=False)
@@ -60,9 +60,8 @@ def open_bill(source: str | os.PathLike | IO) -> tuple[str, IO[bytes]]:
             data = data.encode("utf-8")
         return _unzip_if_zip(name, data)
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
-            f"costlib.read() takes a path, an s3:// URL or an open file, not {type(source).__name__}"
-        )
+        kind = type(source).__name__
+        raise TypeError(f"costlib.read() takes a path, an s3:// URL or an open file, not {kind}")
     text = os.fspath(source)
     if text.startswith("s3://"):
         return _unzip_if_zip(text, read_s3(text))

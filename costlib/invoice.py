@@ -111,8 +111,12 @@ def _verdict(charges: int, total: int, source: str, parts: dict, expected: int,
     matches = abs(total - expected) <= HALF_CENT
     explanation = list(notes or [])
     residual = total - charges
-    if abs(residual) <= HALF_CENT:
-        explanation.append("the charges alone reproduce the invoice")
+    rounding = parts["rounding rows"]
+    if rounding and residual == rounding:
+        explanation.append(f"charges + rounding rows ({money.dollars(rounding):+.8f}) "
+                           "= invoice total, exactly")
+    elif abs(residual) <= HALF_CENT:
+        explanation.append("the charges alone reproduce the invoice to the cent")
     else:
         found = _explain(residual, parts)
         if found is None:
@@ -122,10 +126,6 @@ def _verdict(charges: int, total: int, source: str, parts: dict, expected: int,
             explanation += [f"{name}: {money.usd(money.dollars(value), sign=True)} "
                             f"{'in' if sign > 0 else 'not in'} the invoice"
                             for name, value, sign in found]
-            if matches and len(found) == 1 and found[0][0] == "rounding rows":
-                explanation[-1] = (f"charges + rounding rows "
-                                   f"({money.usd(money.dollars(parts['rounding rows']), sign=True)})"
-                                   " = invoice total")
     return InvoiceCheck(charges=money.dollars(charges), total=money.dollars(total),
                         difference=money.dollars(total - charges), matches=matches,
                         status="matches" if matches else "mismatch", source=source,

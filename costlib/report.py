@@ -26,9 +26,9 @@ class Report:
     def as_dict(self) -> dict:
         """The ``--json`` object: amounts in dollars, unrounded, from exact sums."""
         s = self.spend
-        daily = {str(day): _row(s, i) for i, day in enumerate(s.days)}
+        daily = {str(day): _amounts(s.users, s.table[i]) for i, day in enumerate(s.days)}
         if s.table[-1].any():
-            daily["undated"] = _row(s, len(s.days))
+            daily["undated"] = _amounts(s.users, s.table[-1])
         return {
             "file": os.path.basename(self.bill.name),
             "account": self.bill.account,
@@ -40,7 +40,7 @@ class Report:
             "window": {"start": _iso(s.start), "end": _iso(s.end)},
             "blended_total": s.total,
             "invoice": self.invoice.as_dict(),
-            "users": {user: money.dollars(v) for user, v in zip(s.users, s.table.sum(axis=0), strict=True)},
+            "users": _amounts(s.users, s.table.sum(axis=0)),
             "users_add_up": s.users_add_up,
             "daily": daily,
         }
@@ -85,8 +85,8 @@ def report(bill: Bill, *, tag: str | Sequence[str] | None = None, tz: str = UTC,
                   spend=spend(bill, tag, start=start, end=end, tz=tz, spread=spread))
 
 
-def _row(s: Spend, i: int) -> dict[str, float]:
-    return {user: money.dollars(v) for user, v in zip(s.users, s.table[i], strict=True)}
+def _amounts(users: list[str], units) -> dict[str, float]:
+    return {user: money.dollars(v) for user, v in zip(users, units, strict=True)}
 
 
 def _iso(t: np.datetime64 | None) -> str | None:

@@ -86,8 +86,9 @@ def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | N
 
     ``tag`` names the user: one tag column, or a chain whose first non-empty value wins
     (``costlib.LAMBDA_TAGS``); by default ``user:Owner``, all spend untagged in a file without
-    it. A tag asked for by name must exist in the file. Cost belongs to the local day of ``UsageStartDate``; with
-    ``spread=True`` a row lasting several hours (tax, fees) is spread evenly over its hours.
+    it. A tag asked for by name must exist in the file. Cost belongs to the local day of
+    ``UsageStartDate``; with ``spread=True`` a row lasting several hours (tax, fees) is spread
+    evenly over its hours.
     With no window every charge row counts, rows without dates included.
     """
     tags = (DEFAULT_TAG,) if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)

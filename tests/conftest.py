@@ -73,3 +73,31 @@ def _close_figures():
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+DBR_COLUMNS = ("InvoiceID,PayerAccountId,LinkedAccountId,RecordType,RecordId,ProductName,"
+               "UsageStartDate,UsageEndDate,BlendedCost,UnBlendedCost").split(",")
+
+
+def tiny_bill(rows: list[tuple], tags: tuple[str, ...] = ("user:Owner",), kind: str = "LineItem",
+              controls: list[tuple[str, str]] = (), invoice: str = "Estimated"):
+    """A small native bill read by costlib: rows are ``(start, end, cost, *tag values)``;
+    ``controls`` are ``(RecordType, cost)`` trailer rows."""
+    import csv
+    import io
+
+    import costlib
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*DBR_COLUMNS, *tags])
+    for i, (start, end, cost, *values) in enumerate(rows):
+        writer.writerow([invoice, "012345678901", "012345678901", kind, str(10**25 + i),
+                         "Amazon Elastic Compute Cloud", start, end, cost, cost, *values,
+                         *[""] * (len(tags) - len(values))])
+    for record_type, cost in controls:
+        writer.writerow([invoice, "012345678901", "", record_type, "", "", "", "", cost, cost,
+                         *[""] * len(tags)])
+    data = io.BytesIO(buffer.getvalue().encode())
+    data.name = "012345678901-aws-billing-detailed-line-items-with-resources-and-tags-2026-03.csv"
+    return costlib.read(data)

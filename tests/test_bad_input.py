@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from costlib.cli import main
 from conftest import run_cli
+from costlib.cli import main
 
 HEADER = ("InvoiceID,PayerAccountId,LinkedAccountId,RecordType,RecordId,ProductName,"
           "UsageStartDate,UsageEndDate,BlendedCost,user:Owner")
@@ -55,8 +55,9 @@ CASES = {
                           "2 CSV files"),
     "not a billing file": ("notes.csv", b"name,age\nann,3\n", [], "not a billing file"),
     "not text": ("binary.csv", bytes(range(256)) * 4, [], "not"),
-    "no cost column": ("nocost.csv", csv_text(header=HEADER.replace("BlendedCost", "Price")).encode(),
-                       [], "BlendedCost column missing"),
+    "no cost column": ("nocost.csv",
+                       csv_text(header=HEADER.replace("BlendedCost", "Price")).encode(), [],
+                       "BlendedCost column missing"),
     "no date column": ("nodate.csv",
                        csv_text(header=HEADER.replace("UsageStartDate", "Start")).encode(), [],
                        "UsageStartDate column missing"),
