@@ -122,7 +122,7 @@ def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = 
     ax.set_title(title, fontsize=11, loc="left")
     if len(table.columns):
         totals = table.sum(axis=0)
-        labels = [f"{line.get_label()}  {DollarFormatter.text(totals[col], 2)}"
+        labels = [f"{_short(line.get_label())}  {DollarFormatter.text(totals[col], 2)}"
                   for line, col in zip(lines, table.columns, strict=True)]
         ax.legend(lines, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   borderaxespad=0.0, frameon=False, fontsize=9,
@@ -178,6 +178,11 @@ class DollarFormatter(ticker.Formatter):
         """All tick labels at once, with the same number of decimals."""
         whole = all(abs(v - round(v)) < 1e-9 for v in values)
         return [self.text(v, 0 if whole else 2) for v in values]
+
+
+def _short(name: str, width: int = 28) -> str:
+    """A legend entry's name, cut with an ellipsis so one long tag cannot squeeze the axes."""
+    return name if len(name) <= width else name[: width - 1] + "\u2026"
 
 
 def _user_colors() -> list:
