@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
                               description="Write the synthetic sample bills into DIR.")
     smp.add_argument("directory", nargs="?", default="samples", metavar="DIR",
                      help="folder to write into (default: ./samples)")
+    ntf = commands.add_parser("notify", help="the costnotify morning email",
+                              description="Build (and send) the morning email with yesterday's "
+                              "burn. With no --config and no --bill: the bundled sample and a "
+                              "demo configuration.")
+    ntf.add_argument("--config", metavar="FILE", help="configuration (JSON or YAML, local or s3://)")
+    ntf.add_argument("--bill", metavar="BILL", help="a billing file instead of the bucket")
+    ntf.add_argument("--day", metavar="DAY", help="the day to report (default: days_back ago)")
+    ntf.add_argument("--dry-run", action="store_true", help="print the email instead of sending")
     return parser
 
 
@@ -51,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args)
+        if args.command == "notify":
+            from .notify import cli_main
+
+            return cli_main(args)
         return _sample(args)
     except CostlibError as err:
         print(f"costlib: error: {err}", file=sys.stderr)
