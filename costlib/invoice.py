@@ -41,8 +41,9 @@ class InvoiceCheck:
             lines.append(f"invoice: {self.status}")
         else:
             verdict = "matches to the cent" if self.matches else "DOES NOT MATCH"
-            lines.append(f"invoice ({self.source}): {money.usd(self.total)}, "
-                         f"difference {money.usd(self.difference, sign=True)}: {verdict}")
+            lines.append(f"invoice ({self.source}): {money.usd(self.total)}: {verdict}")
+            lines.append(f"difference (invoice - charges): "
+                         f"{money.usd(self.difference, sign=True)}")
         lines += [f"  {line}" for line in self.explanation]
         return "\n".join(lines)
 

@@ -53,7 +53,7 @@ class Report:
             f"{os.path.basename(b.name)}",
             f"account {b.account}, month {b.month}, {KINDS[b.kind]}, "
             f"invoice {b.invoice_id or 'none'}",
-            f"window: {window}; days in {s.tz}: {s.label}",
+            f"window: {window}; days: {s.label}",
             "",
             "Invoice check (whole month)",
             *[f"  {line}" for line in str(self.invoice).splitlines()],
