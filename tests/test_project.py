@@ -61,3 +61,21 @@ def test_no_tracked_file_holds_an_access_key():
     key = re.compile(rb"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
     leaks = [f for f in tracked if (ROOT / f).is_file() and key.search((ROOT / f).read_bytes())]
     assert leaks == []
+
+
+def test_readme_example_and_docstring_examples_run():
+    import doctest
+    import importlib
+    import pkgutil
+
+    import costlib
+
+    failed, _ = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
+    assert failed == 0
+    tried = doctest.testmod(costlib).attempted
+    for module in pkgutil.iter_modules(costlib.__path__):
+        mod = importlib.import_module(f"costlib.{module.name}")
+        result = doctest.testmod(mod, extraglobs={"sample_path": costlib.sample_path})
+        assert result.failed == 0, module.name
+        tried += result.attempted
+    assert tried >= 5
