@@ -127,3 +127,23 @@ def test_sample_command_writes_the_samples(tmp_path):
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len(written) >= 6
     assert all(line.endswith(tuple(written)) for line in result.stdout.split())
+
+
+def test_an_amount_without_tax_is_explained_by_the_tax_rows(samples):
+    copy = costlib.read(sample(samples, "tags-2026-03"))
+    tax = copy.items.loc[copy.items.RecordType == "Tax", "BlendedCost"].sum()
+    assert tax > 0
+    without_tax = f"{costlib.blended_total(copy) - tax:.2f}"
+    check = costlib.check_invoice(copy, without_tax)
+    assert check.matches is False
+    assert check.difference == pytest.approx(-tax, abs=0.005)
+    assert any(line.startswith("tax:") for line in check.explanation)
+
+
+def test_a_credit_left_out_of_an_amount_is_named(samples):
+    bill = costlib.read(sample(samples, "tags-2026-02"))
+    credit = bill.items.loc[bill.items.BlendedCost < 0, "BlendedCost"].sum()
+    assert credit < 0
+    check = costlib.check_invoice(bill, f"{costlib.check_invoice(bill).total - credit:.2f}")
+    assert check.matches is False
+    assert any(line.startswith("credits:") for line in check.explanation)
