@@ -19,49 +19,17 @@ from matplotlib import dates as mdates
 from matplotlib import ticker
 from matplotlib.axes import Axes
 
-from .spend import UNTAGGED, Spend
+from .spend import OTHER, UNTAGGED, UNTAGGED_LABEL, Spend, fold_counted, fold_users
 
-OTHER = "other"
-UNTAGGED_LABEL = "untagged"
+__all__ = ["OTHER", "UNTAGGED_LABEL", "DollarFormatter", "default_title", "fold_users",
+           "plot_daily", "save_plot"]
+
 FIGSIZE = (10.0, 5.0)
 DPI = 100
 #: At most this many labelled days on the x axis; every day still gets a minor tick.
 MAX_DAY_LABELS = 10
 _OTHER_STYLE = {"color": "0.55", "linestyle": "--"}
 _UNTAGGED_STYLE = {"color": "0.1", "linestyle": ":"}
-
-
-def fold_users(daily: pd.DataFrame, top: int) -> pd.DataFrame:
-    """The daily table as plotted: the ``top`` users kept, the rest summed into ``"other"``.
-
-    Users are ranked by their spend over the table's days (the window plotted), ties in column
-    order. ``"(untagged)"`` is never folded: it becomes ``"untagged"``, and is dropped only
-    when it is zero every day. Each row still sums to the original row, so the plot shows all
-    the money. A real user called ``"other"`` or ``"untagged"`` keeps its name and the folded
-    column keeps the parenthesised form instead.
-    """
-    return _fold(daily, top)[0]
-
-
-def _fold(daily: pd.DataFrame, top: int) -> tuple[pd.DataFrame, int]:
-    """:func:`fold_users`, and how many leading columns are real users (the rest are folds)."""
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
-        raise ValueError(f"top must be a whole number >= 0, not {top!r}")
-    users = [c for c in daily.columns if c != UNTAGGED]
-    sums = daily[users].sum(axis=0).to_numpy() if users else np.array([])
-    order = sorted(range(len(users)), key=lambda i: -sums[i])  # stable: ties keep column order
-    kept = [users[i] for i in order[:top]]
-    folded = [users[i] for i in order[top:]]
-
-    out = daily[kept].copy()
-    out.columns = pd.Index(kept, name=daily.columns.name)
-    if folded:
-        name = OTHER if OTHER not in kept else f"({OTHER})"
-        out[name] = daily[folded].sum(axis=1)
-    if UNTAGGED in daily.columns and (daily[UNTAGGED] != 0).any():
-        name = UNTAGGED_LABEL if UNTAGGED_LABEL not in kept else UNTAGGED
-        out[name] = daily[UNTAGGED]
-    return out, len(kept)
 
 
 def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = None,
@@ -89,7 +57,7 @@ def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = 
     else:
         raise TypeError(f"plot_daily() takes a Spend or its .daily table, "
                         f"not {type(data).__name__}")
-    table, n_users = _fold(daily, top)
+    table, n_users = fold_counted(daily, top)
     if ax is None:
         import matplotlib.pyplot as plt
 

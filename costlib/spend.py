@@ -21,6 +21,8 @@ DEFAULT_TAG = "user:Owner"
 #: The fallback chain the original costnotify Lambda used to name whose spend a row is.
 LAMBDA_TAGS = ("user:Owner", "user:Project", "user:ProjectName", "user:Name")
 UNTAGGED = "(untagged)"
+OTHER = "other"  #: the column of users folded away by :func:`fold_users`
+UNTAGGED_LABEL = "untagged"  #: how :func:`fold_users` names untagged spend
 HOUR = np.timedelta64(3600, "s").astype("timedelta64[ns]")
 
 
@@ -81,12 +83,14 @@ class Spend:
 
 
 def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | None = None,
-          end: When | None = None, tz: str = UTC, spread: bool = False) -> Spend:
+          end: When | None = None, tz: str = UTC, spread: bool = False,
+          strict: bool | None = None) -> Spend:
     """Spend per user and per day of ``bill`` in the window ``[start, end)``, read in ``tz``.
 
     ``tag`` names the user: one tag column, or a chain whose first non-empty value wins
     (``costlib.LAMBDA_TAGS``); by default ``user:Owner``, all spend untagged in a file without
-    it. A tag asked for by name must exist in the file. Cost belongs to the local day of
+    it. A tag asked for by name must exist in the file unless ``strict=False`` (a month from
+    before the tag was activated then counts as untagged). Cost belongs to the local day of
     ``UsageStartDate``; with ``spread=True`` a row lasting several hours (tax, fees) is spread
     evenly over its hours.
     With no window every charge row counts, rows without dates included.
@@ -98,7 +102,7 @@ def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | N
         [], "datetime64[ns]")
     amounts = money.units(items[bill.cost_column].to_numpy())
     total_rows = amounts
-    labels = user_labels(bill, tags, strict=tag is not None)
+    labels = user_labels(bill, tags, strict=(tag is not None) if strict is None else strict)
     if spread:
         times, amounts, labels = _spread_hours(items, times, amounts, labels)
     dated = ~np.isnat(times)
@@ -195,3 +199,36 @@ def _spread_hours(items: pd.DataFrame, times: np.ndarray, amounts: np.ndarray,
     base, rest = np.divmod(amounts, hours)
     pieces = base[row] + (k < rest[row])
     return times[row] + k * HOUR, pieces.astype(np.int64), labels[row]
+
+
+def fold_users(daily: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The daily table as plotted: the ``top`` users kept, the rest summed into ``"other"``.
+
+    Users are ranked by their spend over the table's days (the window plotted), ties in column
+    order. ``"(untagged)"`` is never folded: it becomes ``"untagged"``, and is dropped only
+    when it is zero every day. Each row still sums to the original row, so the plot shows all
+    the money. A real user called ``"other"`` or ``"untagged"`` keeps its name and the folded
+    column keeps the parenthesised form instead.
+    """
+    return fold_counted(daily, top)[0]
+
+
+def fold_counted(daily: pd.DataFrame, top: int) -> tuple[pd.DataFrame, int]:
+    """:func:`fold_users`, and how many leading columns are real users (the rest are folds)."""
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
+        raise ValueError(f"top must be a whole number >= 0, not {top!r}")
+    users = [c for c in daily.columns if c != UNTAGGED]
+    sums = daily[users].sum(axis=0).to_numpy() if users else np.array([])
+    order = sorted(range(len(users)), key=lambda i: -sums[i])  # stable: ties keep column order
+    kept = [users[i] for i in order[:top]]
+    folded = [users[i] for i in order[top:]]
+
+    out = daily[kept].copy()
+    out.columns = pd.Index(kept, name=daily.columns.name)
+    if folded:
+        name = OTHER if OTHER not in kept else f"({OTHER})"
+        out[name] = daily[folded].sum(axis=1)
+    if UNTAGGED in daily.columns and (daily[UNTAGGED] != 0).any():
+        name = UNTAGGED_LABEL if UNTAGGED_LABEL not in kept else UNTAGGED
+        out[name] = daily[UNTAGGED]
+    return out, len(kept)

@@ -1,0 +1,477 @@
+"""The morning email, end to end: the Lambda handler with real boto3 clients against moto's S3,
+SES and SNS servers on loopback, three months of synthetic bills in the bucket, the messages
+read back from the server and checked against ``costlib.spend``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import html
+import io
+import json
+import logging
+import urllib.request
+import uuid
+import zipfile
+from functools import cache
+
+import boto3
+import pytest
+
+import costlib
+from conftest import run_cli
+from costlib import money
+from costlib.config import ConfigError, load_config, parse_config
+from costlib.lambda_handler import handler
+from costlib.notify import Markers, day_label, demo_bill, sparkline
+from costlib.sample import ACCOUNT_NAME, SAMPLE_ACCOUNT, make_bill
+
+BUCKET = "costnotify-test"
+PACIFIC = "America/Los_Angeles"
+TAG = ["user:Owner", "user:Project"]
+SENDER = "costnotify@example.org"
+# Jan and Feb closed, March open with data through the 20th (UTC); 8 March is a 23-hour day.
+MONTHS = {"2026-01": dict(closed=True, resources=6, seed=3),
+          "2026-02": dict(closed=True, seed=0),
+          "2026-03": dict(closed=False, days=20, seed=1)}
+
+
+@cache
+def month_zip(month: str) -> bytes:
+    """The zipped synthetic bill of ``month``, named as AWS names it."""
+    name = costlib.bill_name(SAMPLE_ACCOUNT, month).removesuffix(".zip")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, make_bill(month, **MONTHS[month]))
+    return buffer.getvalue()
+
+
+@cache
+def month_bill(month: str) -> costlib.Bill:
+    data = io.BytesIO(month_zip(month))
+    data.name = costlib.bill_name(SAMPLE_ACCOUNT, month)
+    return costlib.read(data)
+
+
+def units(months, start, end, users=None, tag=TAG) -> int:
+    """costlib's own sum over the month files: the window [start, end) in Pacific days."""
+    total = 0
+    for month in months:
+        s = costlib.spend(month_bill(month), tag, start=start, end=end, tz=PACIFIC)
+        if users is None:
+            total += s.total_units
+        else:
+            total += int(sum(s.table[:, s.users.index(u)].sum() for u in users if u in s.users))
+    return total
+
+
+def usd(amount_units: int) -> str:
+    return money.usd(money.dollars(amount_units))
+
+
+@pytest.fixture
+def bucket(aws_env, monkeypatch):
+    """The bucket with the three month files, a verified sender, a config in the bucket."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    for month in MONTHS:
+        s3.put_object(Bucket=BUCKET, Key=costlib.bill_name(SAMPLE_ACCOUNT, month),
+                      Body=month_zip(month))
+    boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+    yield s3
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    s3.delete_bucket_policy(Bucket=BUCKET)
+    s3.delete_bucket(Bucket=BUCKET)
+
+
+def configure(s3, monkeypatch, **changes) -> dict:
+    """Write a configuration into the bucket, point COSTNOTIFY_CONFIG at it; unique
+    recipients per test, since the SES server keeps every message of the session."""
+    tag = uuid.uuid4().hex[:8]
+    config = {"account": SAMPLE_ACCOUNT, "name": ACCOUNT_NAME, "bucket": BUCKET,
+              "sender": SENDER, "recipients": [f"manager-{tag}@example.org"], "tag": TAG,
+              "tz": PACIFIC, "top": 4, **changes}
+    s3.put_object(Bucket=BUCKET, Key="config/costnotify.json", Body=json.dumps(config).encode())
+    monkeypatch.setenv("COSTNOTIFY_CONFIG", f"s3://{BUCKET}/config/costnotify.json")
+    return config
+
+
+def sent_to(endpoint: str, address: str) -> list[email.message.EmailMessage]:
+    """Every message the SES server accepted for ``address``, parsed."""
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as response:
+        data = json.load(response)
+    raw = [m["raw_data"] for m in data["ses"]["RawMessage"] if address in m["destinations"]]
+    return [email.message_from_string(r, policy=email.policy.default) for r in raw]
+
+
+def at(day: str) -> dict:
+    """A manual event for ``day``, run the next morning (the run's clock matters: a month is
+    final ``settle_days`` after it ends)."""
+    morning = dt.date.fromisoformat(day) + dt.timedelta(days=1)
+    return {"day": day, "time": f"{morning}T15:00:00Z"}
+
+
+def bodies(message) -> tuple[str, str]:
+    return (message.get_body(("plain",)).get_content(),
+            message.get_body(("html",)).get_content())
+
+
+def test_mid_month_email_says_costlibs_numbers(bucket, monkeypatch, aws_env, capsys):
+    config = configure(bucket, monkeypatch)
+    result = handler({"time": "2026-03-13T15:00:00Z"})  # 08:00 PDT: yesterday is 12 March
+    assert result["status"] == "sent" and result["day"] == "2026-03-12"
+    (message,) = sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
+    day = units(["2026-03"], "2026-03-12", "2026-03-13")
+    mtd = units(["2026-02", "2026-03"], "2026-03-01", "2026-03-13")
+    before = units(["2026-03"], "2026-03-11", "2026-03-12")
+    assert message["Subject"] == f"{usd(day)} on Thu 12 Mar - AWS ocean-lab (MTD {usd(mtd)})"
+    assert message["From"] == SENDER
+    text, page = bodies(message)
+    change = money.usd(money.dollars(day - before), sign=True)
+    assert f"Change from Wed 11 Mar ({usd(before)}): {change}" in text
+    days_in_march = 31
+    assert f"ends near {usd(mtd * days_in_march // 12)} (linear, from 12 full days)" in text
+    whole = costlib.spend(month_bill("2026-03"), TAG, start="2026-03-12", end="2026-03-13",
+                          tz=PACIFIC)
+    top = [u for u in whole.users if u != costlib.UNTAGGED]
+    mtd_by_user = {u: units(["2026-03"], "2026-03-01", "2026-03-13", [u]) for u in top}
+    leader = max(mtd_by_user, key=mtd_by_user.get)
+    leader_line = next(line for line in text.splitlines() if line.strip().startswith(leader))
+    assert leader_line.split()[-2:] == [usd(units(["2026-03"], "2026-03-12", "2026-03-13",
+                                                  [leader])), usd(mtd_by_user[leader])]
+    folded = len([u for u, v in mtd_by_user.items() if v]) - 4  # top is 4
+    assert f"other ({folded} users)" in text and "untagged" in text
+    by_service = costlib.spend(month_bill("2026-03"), "ProductName", start="2026-03-12",
+                               end="2026-03-13", tz=PACIFIC)
+    ec2 = by_service.per_user["Amazon Elastic Compute Cloud"]
+    ec2_line = next(li for li in text.splitlines() if "Elastic Compute Cloud" in li)
+    assert ec2_line.split()[-2] == money.usd(ec2)
+    first = day_label(dt.date(2026, 3, 12) - dt.timedelta(days=27))
+    spark = next(li for li in text.splitlines() if f"{first} .. Thu 12 Mar" in li)
+    assert len(spark.split()[0]) == 28 and set(spark.split()[0]) <= set("▁▂▃▄▅▆▇█")
+    assert "Provisional" not in text  # the newest data is 8 days later
+    # tag values are escaped in HTML, and no raw markup from the tags gets through
+    shown = [u for u in top if any(li.strip().startswith(u) for li in text.splitlines())]
+    assert len(shown) == 4
+    for user in shown:
+        assert html.escape(user) in page
+    assert "<ops>" not in page and '"ob"' not in page
+    assert result["read"] == ["2026-02", "2026-03"]
+    assert '"DailyReport": 1' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("day", ["2026-03-01", "2026-03-02", "2026-03-08"])
+def test_month_boundaries_and_dst_add_up_across_files(bucket, monkeypatch, aws_env, day):
+    config = configure(bucket, monkeypatch)
+    result = handler(at(day))
+    assert result["status"] == "sent"
+    (message,) = sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
+    d = dt.date.fromisoformat(day)
+    nxt, prev = d + dt.timedelta(days=1), d - dt.timedelta(days=1)
+    files = ["2026-02", "2026-03"]
+    on_day = units(files, d, nxt)
+    mtd = units(files, "2026-03-01", nxt)
+    assert message["Subject"] == (f"{usd(on_day)} on {day_label(d)} - AWS ocean-lab "
+                                  f"(MTD {usd(mtd)})")
+    before = units(files, prev, d)
+    text, _ = bodies(message)
+    assert f"Change from {day_label(prev)} ({usd(before)})" in text
+    if day == "2026-03-01":  # 28 Feb (Pacific) is in both files: both were read and added
+        assert units(["2026-02"], prev, d) and units(["2026-03"], prev, d)
+        assert result["read"] == files
+    if day == "2026-03-08":  # the spring-forward Sunday: a 23-hour Pacific day, not UTC's
+        assert on_day != sum(costlib.spend(month_bill(m), start=day, end=nxt).total_units
+                             for m in files)
+
+
+def test_closed_months_come_from_the_cache_the_next_morning(bucket, monkeypatch, aws_env):
+    grant = {"name": "Argo", "amount": 600, "start": "2026-01-15", "end": "2026-06-30",
+             "tags": ["chen.wei"]}
+    configure(bucket, monkeypatch, grants=[grant])
+    first = handler(at("2026-03-10"))
+    assert first["read"] == ["2026-01", "2026-02", "2026-03"]
+    cached = json.loads(bucket.get_object(Bucket=BUCKET,
+                                          Key=f"costnotify/cache/{SAMPLE_ACCOUNT}.json")["Body"]
+                        .read())
+    assert sorted(cached["months"]) == ["2026-01", "2026-02"]  # March is open: never cached
+    second = handler(at("2026-03-11"))
+    assert second["read"] == ["2026-03"]
+    assert second["subjects"][0].startswith(usd(units(["2026-03"], "2026-03-11", "2026-03-12")))
+
+
+def test_grantee_gets_its_grant_alone_with_credits_since_it_began(bucket, monkeypatch, aws_env):
+    grantee = f"chen-{uuid.uuid4().hex[:6]}@example.org"
+    grant = {"name": "Argo <floats>", "amount": 600, "start": "2026-01-15",
+             "end": "2026-06-30", "tags": ["chen.wei"], "recipients": [grantee]}
+    config = configure(bucket, monkeypatch, grants=[grant])
+    result = handler(at("2026-03-12"))
+    assert sorted(result["sent"]) == ["account", "grant:Argo <floats>"]
+    months = ["2026-01", "2026-02", "2026-03"]
+    spent = units(months, "2026-01-15", "2026-03-13", ["chen.wei"])
+    for month in months:  # the research credit, tagged chen.wei, has no dates
+        whole = costlib.spend(month_bill(month), TAG, tz=PACIFIC)
+        spent += int(whole.table[-1][whole.users.index("chen.wei")])
+    (mine,) = sent_to(aws_env["AWS_ENDPOINT_URL"], grantee)
+    text, page = bodies(mine)
+    on_day = units(["2026-03"], "2026-03-12", "2026-03-13", ["chen.wei"])
+    assert mine["Subject"] == (f"{usd(on_day)} on Thu 12 Mar - grant Argo <floats> on AWS "
+                               f"ocean-lab ({usd(spent)} of $600.00 spent)")
+    assert f"{usd(spent)} of $600.00" in text and f"{usd(60 * 10**11 - spent)} left" in text
+    for other in ("alice", "bob", "dev<ops>", "untagged", "Zoë"):
+        assert other not in text
+    assert "Argo &lt;floats&gt;" in page and "<floats>" not in page
+    (account,) = sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
+    row = next(li for li in bodies(account)[0].splitlines() if li.strip().startswith("Argo"))
+    assert row.split()[2:4] == ["$600.00", usd(spent)]
+
+
+def test_retried_invocation_sends_nothing_new(bucket, monkeypatch, aws_env):
+    config = configure(bucket, monkeypatch)
+    event = {"time": "2026-03-16T15:00:00Z"}
+    assert handler(event)["status"] == "sent"
+    again = handler(event)
+    assert again["status"] == "already sent" and again["read"] == []
+    assert len(sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])) == 1
+    marker = json.loads(bucket.get_object(
+        Bucket=BUCKET, Key=f"costnotify/sent/{SAMPLE_ACCOUNT}/2026-03-15/account.json"
+    )["Body"].read())
+    assert marker["status"] == "sent" and marker["message_id"]
+
+
+def test_a_second_claim_of_the_same_day_loses(bucket):
+    markers = Markers(bucket, BUCKET, "costnotify/", SAMPLE_ACCOUNT)
+    day = dt.date(2026, 3, 4)
+    assert not markers.exists(day, "account")
+    assert markers.claim(day, "account", {"by": "first"}) is True
+    assert markers.claim(day, "account", {"by": "second"}) is False  # conditional put refused
+    assert markers.exists(day, "account")
+    body = json.loads(bucket.get_object(Bucket=BUCKET, Key=markers.key(day, "account"))["Body"]
+                      .read())
+    assert body["by"] == "first"
+
+
+def test_recent_days_are_provisional_and_the_newest_partial(bucket, monkeypatch, aws_env):
+    config = configure(bucket, monkeypatch)
+    assert handler(at("2026-03-20"))["status"] == "sent"
+    (message,) = sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
+    text, _ = bodies(message)
+    assert "Partial day" in text and "Provisional: days from Wed 18 Mar on" in text
+    import pandas as pd
+
+    newest = month_bill("2026-03").items["UsageStartDate"].max() + pd.Timedelta(hours=1)
+    local = newest.tz_convert(PACIFIC)
+    assert f"Data through {day_label(local.date())} {local:%H:%M %Z}; file last updated" in text
+
+
+def test_no_data_waits_then_says_so_once(bucket, monkeypatch, aws_env, caplog, capsys):
+    config = configure(bucket, monkeypatch)
+    to = config["recipients"][0]
+    with caplog.at_level(logging.WARNING, logger="costlib.notify"):
+        waiting = handler(at("2026-03-21"))  # data reach 20 March 16:00 PDT
+    assert waiting["status"] == "waiting for data" and waiting["sent"] == []
+    assert "no data for 2026-03-21 yet" in caplog.text
+    assert '"DailyReport": 1' in capsys.readouterr().out  # a deliberate wait is not a miss
+    late = handler(at("2026-03-24"))
+    assert late["status"] == "data missing sent"
+    assert handler(at("2026-03-24"))["status"] == "already sent"
+    (message,) = sent_to(aws_env["AWS_ENDPOINT_URL"], to)
+    assert message["Subject"] == "No AWS billing data for Tue 24 Mar - AWS ocean-lab"
+    assert "4 days before the reported day" in bodies(message)[0]
+
+
+def test_missing_month_file_is_named_in_the_notice(bucket, monkeypatch, aws_env):
+    config = configure(bucket, monkeypatch)
+    assert handler(at("2026-04-06"))["status"] == "data missing sent"
+    (message,) = sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
+    assert costlib.bill_name(SAMPLE_ACCOUNT, "2026-04") in bodies(message)[0]
+
+
+def test_ses_refusal_is_logged_released_and_retryable(bucket, monkeypatch, aws_env, caplog,
+                                                      capsys):
+    config = configure(bucket, monkeypatch, sender="unverified@example.org")
+    with caplog.at_level(logging.ERROR, logger="costlib.notify"):
+        result = handler(at("2026-03-05"))
+    assert result["status"] == "failed" and "SES refused" in result["errors"][0]
+    assert "not sent: SES refused" in caplog.text
+    out = capsys.readouterr().out
+    assert '"Failures": 1' in out and "DailyReport" not in out
+    assert not Markers(bucket, BUCKET, "costnotify/", SAMPLE_ACCOUNT).exists(
+        dt.date(2026, 3, 5), "account")
+    boto3.client("sesv2").create_email_identity(EmailIdentity="unverified@example.org")
+    assert handler(at("2026-03-05"))["status"] == "sent"
+    assert len(sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])) == 1
+
+
+def test_access_denied_is_one_log_line_not_a_crash(bucket, monkeypatch, aws_env, caplog,
+                                                   tmp_path):
+    path = tmp_path / "costnotify.json"
+    path.write_text(json.dumps({"account": SAMPLE_ACCOUNT, "bucket": BUCKET, "sender": SENDER,
+                                "recipients": ["nobody@example.org"]}))
+    monkeypatch.setenv("COSTNOTIFY_CONFIG", str(path))
+    bucket.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{BUCKET}/{SAMPLE_ACCOUNT}-aws-billing-*"}]}))
+    with caplog.at_level(logging.ERROR, logger="costlib.notify"):
+        result = handler(at("2026-03-05"))
+    assert result["status"] == "failed" and "access denied" in result["errors"][0]
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "failed" in line and "access denied" in line
+
+
+def test_sns_is_the_alternative(bucket, monkeypatch, aws_env):
+    topic = boto3.client("sns").create_topic(Name=f"costnotify-{uuid.uuid4().hex[:6]}")
+    configure(bucket, monkeypatch, transport="sns", sns_topic_arn=topic["TopicArn"])
+    result = handler(at("2026-03-06"))
+    assert result["status"] == "sent"
+    with urllib.request.urlopen(f"{aws_env['AWS_ENDPOINT_URL']}/moto-api/data.json") as r:
+        topics = json.load(r)["sns"]["Topic"]
+    (mine,) = [t for t in topics if t["arn"] == topic["TopicArn"]]
+    ((_, message, subject, *_),) = mine["sent_notifications"]
+    day = units(["2026-03"], "2026-03-06", "2026-03-07")
+    assert subject.startswith(f"{usd(day)} on Fri 6 Mar - AWS ocean-lab")
+    assert "Spend per user" in message
+
+
+def test_bad_configuration_raises_before_anything_is_read(aws_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("COSTNOTIFY_CONFIG", "s3://no-such-bucket-here/config.json")
+    with pytest.raises(ConfigError, match="cannot read the configuration"):
+        handler({})
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"account": SAMPLE_ACCOUNT, "recipients": ["a@example.org"],
+                                "bucket": "no-such-bucket-here"}))
+    monkeypatch.setenv("COSTNOTIFY_CONFIG", str(path))
+    with pytest.raises(ConfigError, match=f"{path}: sender is missing"):
+        handler({})
+
+
+# ------------------------------------------------------------------------ the command line
+
+
+def last_full_pacific_day(bill):
+    import pandas as pd
+
+    through = (bill.items["UsageStartDate"].max() + pd.Timedelta(hours=1)).tz_convert(PACIFIC)
+    return through.date() - dt.timedelta(days=0 if through.hour == 0 else 1)
+
+
+def test_dry_run_with_nothing_reports_the_samples_last_full_day():
+    result = run_cli("notify", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    bill = costlib.read(demo_bill())
+    day = last_full_pacific_day(bill)
+    nxt = day + dt.timedelta(days=1)
+    spend_day = costlib.spend(bill, TAG, start=day, end=nxt, tz=PACIFIC).total
+    mtd = costlib.spend(bill, TAG, start=day.replace(day=1), end=nxt, tz=PACIFIC).total
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"Subject: {money.usd(spend_day)} on {day_label(day)} - AWS ocean-lab "
+                        f"(MTD {money.usd(mtd)})")
+    assert lines[1].startswith("From: ") and lines[2].startswith("To: ")
+    assert "Grants" in result.stdout and "Spend by service" in result.stdout
+
+
+def test_dry_run_of_a_given_bill_and_day(tmp_path):
+    path = tmp_path / costlib.bill_name(SAMPLE_ACCOUNT, "2026-03")
+    path.write_bytes(month_zip("2026-03"))
+    result = run_cli("notify", "--dry-run", "--bill", str(path), "--day", "2026-03-08")
+    assert result.returncode == 0, result.stderr
+    day = units(["2026-03"], "2026-03-08", "2026-03-09")
+    assert result.stdout.startswith(f"Subject: {usd(day)} on Sun 8 Mar - AWS ocean-lab")
+
+
+def test_fall_back_sunday_is_a_25_hour_day(tmp_path):
+    from costlib.notify import LocalSource, compose, gather
+
+    data = io.BytesIO(make_bill("2026-11", closed=False, days=20, seed=2))
+    data.name = costlib.bill_name(SAMPLE_ACCOUNT, "2026-11").removesuffix(".zip")
+    bill = costlib.read(data)
+    config = parse_config({"account": SAMPLE_ACCOUNT, "name": ACCOUNT_NAME, "tag": TAG})
+    digest = gather(config, dt.date(2026, 11, 1), LocalSource(bill),
+                    now=dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
+    message = compose(digest)
+    window = costlib.spend(bill, TAG, start="2026-11-01", end="2026-11-02", tz=PACIFIC)
+    assert message.subject == (f"{money.usd(window.total)} on Sun 1 Nov - AWS ocean-lab "
+                               f"(MTD {money.usd(window.total)})")  # the 1st: MTD is the day
+    utc_day = costlib.spend(bill, TAG, start="2026-11-01", end="2026-11-02")
+    assert window.total_units != utc_day.total_units  # 07:00 UTC to 08:00 UTC the next day
+    assert "No data for the day before (Sat 31 Oct)" in message.text  # October's file is absent
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["notify"], "sends email only with --config"),
+    (["notify", "--dry-run", "--day", "8 March"], "not a day: '8 March'"),
+    (["notify", "--config", "nowhere.json"], "nowhere.json: no such configuration file"),
+])
+def test_notify_command_refuses_bad_input_in_one_line(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+# ---------------------------------------------------------------------------- configuration
+
+
+GOOD = {"account": SAMPLE_ACCOUNT, "sender": SENDER, "recipients": ["a@example.org"]}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"account": "12345"}, "account must be 12 digits"),
+    ({"account": 12345678901}, "account must be 12 digits"),
+    ({"recipient": ["a@example.org"]}, "unknown key 'recipient' (did you mean 'recipients'?)"),
+    ({"recipients": ["not an address"]}, "not an email address: 'not an address'"),
+    ({"tz": "Pacific"}, "tz: unknown time zone 'Pacific'"),
+    ({"days_back": "two"}, "days_back must be a whole number from 0 to 60, not 'two'"),
+    ({"days_back": 1.5}, "days_back must be a whole number"),
+    ({"transport": "smtp"}, "transport must be ses or sns"),
+    ({"bucket": "Copy_DBR"}, "'Copy_DBR' is not an S3 bucket name"),
+    ({"grants": [{"name": "G", "amount": 10, "start": "2026-02-01", "end": "2026-01-01",
+                  "tags": ["a"]}]}, "grant 'G': end (2026-01-01) is before start"),
+    ({"grants": [{"name": "G", "amount": -1, "start": "2026-01-01", "end": "2026-02-01",
+                  "tags": ["a"]}]}, "amount must be a number of dollars above 0"),
+    ({"grants": [{"name": "G", "amount": 1, "start": "1 Jan", "end": "2026-02-01",
+                  "tags": ["a"]}]}, "grant 'G': start must be a date YYYY-MM-DD"),
+    ({"grants": [{"name": "G", "amount": 1, "start": "2026-01-01", "end": "2026-02-01",
+                  "tags": []}]}, "grant 'G': tags must be a list"),
+    ({"grants": [{"name": "G", "amount": 1, "start": "2026-01-01", "end": "2026-02-01",
+                  "tags": ["a"], "credit": True}]}, "unknown key 'credit' (did you mean"),
+])
+def test_bad_configuration_is_one_clear_line(change, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config({**GOOD, **change}, "cfg.json")
+    text = str(info.value)
+    assert message in text and "\n" not in text and text.startswith("cfg.json: ")
+
+
+def test_environment_overrides_the_file(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({**GOOD, "days_back": 1}))
+    config = load_config(None, {"COSTNOTIFY_CONFIG": str(path), "COSTNOTIFY_DAYS_BACK": "3",
+                                "COSTNOTIFY_RECIPIENTS": "x@example.org, y@example.org"})
+    assert config.days_back == 3 and config.recipients == ("x@example.org", "y@example.org")
+    with pytest.raises(ConfigError, match="COSTNOTIFY_DAYS_BACK must be a whole number"):
+        load_config(None, {"COSTNOTIFY_CONFIG": str(path), "COSTNOTIFY_DAYS_BACK": "x"})
+
+
+def test_sending_needs_a_sender(tmp_path):
+    config = parse_config({"account": SAMPLE_ACCOUNT, "recipients": ["a@example.org"]})
+    with pytest.raises(ConfigError, match="sender is missing"):
+        config.check_sending()
+
+
+def test_yaml_configuration_when_pyyaml_is_there(tmp_path):
+    pytest.importorskip("yaml")
+    path = tmp_path / "c.yaml"
+    path.write_text(f"account: '{SAMPLE_ACCOUNT}'\ndays_back: 2\ngrants:\n  - name: G\n"
+                    "    amount: 5\n    start: 2026-01-01\n    end: 2026-12-31\n"
+                    "    tags: [alice]\n")
+    config = load_config(path, {})
+    assert config.days_back == 2 and config.grants[0].values == ("alice",)
+
+
+def test_sparkline_scales_from_zero_and_marks_missing_days():
+    line = sparkline([0, 10, None, 5, 10])
+    assert line[0] == "▁" and line[1] == line[4] == "█" and line[2] == "·"
+    assert line[3] in "▄▅"
