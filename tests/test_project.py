@@ -30,8 +30,9 @@ def _requirement(spec: str) -> tuple[str, str]:
 
 def test_environment_yml_lists_what_pyproject_needs():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(_requirement(s) for s in project["dependencies"]
-                  + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    wanted = dict(_requirement(s) for s in project["dependencies"] + extras["test"]
+                  + extras["course"])
     conda = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
