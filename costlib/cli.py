@@ -39,6 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
     rep.add_argument("--json", action="store_true", help="print one JSON object")
 
+    grd = commands.add_parser("grade", help="score a folder of contest submissions",
+                              description="Run each submission (notebook or answers file) on "
+                              "BILL, score it against costlib's own answers, and write a "
+                              "leaderboard and feedback. Grading runs contestants' code.")
+    grd.add_argument("submissions", metavar="SUBMISSIONS_DIR")
+    grd.add_argument("--bill", required=True, metavar="BILL",
+                     help="the bill to grade on (one the contestants never saw)")
+    grd.add_argument("--invoice", metavar="AMOUNT|FILE",
+                     help="invoice amount or report, for a bill without total rows")
+    grd.add_argument("--out", default="results", metavar="RESULTS_DIR",
+                     help="where the leaderboard and feedback go (default: ./results)")
+
     smp = commands.add_parser("sample", help="write the synthetic sample bills",
                               description="Write the synthetic sample bills into DIR.")
     smp.add_argument("directory", nargs="?", default="samples", metavar="DIR",
@@ -60,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args)
+        if args.command == "grade":
+            from .grade import cli_main as grade_main
+
+            return grade_main(args)
         if args.command == "notify":
             from .notify import cli_main
 
