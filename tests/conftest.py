@@ -30,9 +30,11 @@ def sample(samples: dict[str, Path], part: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def s3_endpoint():
-    """moto's S3 server, in server mode on a free loopback port, for the whole session."""
+    """moto's server (S3, SES, SNS), in server mode on a free loopback port: a fresh one per
+    test module, so no module sees another's state (moto 5.2's /moto-api/data.json fails
+    once any bucket has been deleted)."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
