@@ -32,15 +32,19 @@ def sample(samples: dict[str, Path], part: str) -> Path:
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    """moto's server (S3, SES, SNS), in server mode on a free loopback port: a fresh one per
-    test module, so no module sees another's state (moto 5.2's /moto-api/data.json fails
-    once any bucket has been deleted)."""
+    """moto's server (S3, SES, SNS), in server mode on a free loopback port, reset for each
+    test module so no module sees another's state (moto 5.2's /moto-api/data.json fails once
+    any bucket has been deleted, until a reset)."""
+    import urllib.request
+
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+    yield url
     server.stop()
 
 
