@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .aws import error_code
 from .errors import CostlibError
 from .grants import Grant
 from .spend import DEFAULT_TAG
@@ -219,8 +220,8 @@ def _read(where: str) -> bytes:
         try:
             return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code", "") or str(err)
-            raise ConfigError(f"{where}: cannot read the configuration ({code})") from None
+            raise ConfigError(f"{where}: cannot read the configuration "
+                              f"({error_code(err)})") from None
         except BotoCoreError as err:
             raise ConfigError(f"{where}: cannot reach S3 ({err})") from None
     path = Path(where)

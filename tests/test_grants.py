@@ -15,6 +15,7 @@ import pytest
 import costlib
 from costlib import money
 from costlib.config import parse_config
+from costlib.digest import BucketSource, LocalSource, MonthFile, fingerprint, gather, summarize
 from costlib.grants import (
     BURN_DAYS,
     ENDED,
@@ -28,7 +29,6 @@ from costlib.grants import (
     grantee_days,
     pace,
 )
-from costlib.notify import BucketSource, LocalSource, MonthFile, fingerprint, gather, summarize
 from costlib.sample import SAMPLE_ACCOUNT, make_bill
 
 BUCKET = "costnotify-grants"

@@ -23,9 +23,11 @@ import costlib
 from conftest import run_cli
 from costlib import money
 from costlib.config import ConfigError, load_config, parse_config
+from costlib.digest import demo_bill
 from costlib.lambda_handler import handler
-from costlib.notify import Markers, day_label, demo_bill, sparkline
+from costlib.message import day_label, sparkline
 from costlib.sample import ACCOUNT_NAME, SAMPLE_ACCOUNT, make_bill
+from costlib.send import Markers
 
 BUCKET = "costnotify-test"
 PACIFIC = "America/Los_Angeles"
@@ -383,7 +385,8 @@ def test_dry_run_of_a_given_bill_and_day(tmp_path):
 
 
 def test_fall_back_sunday_is_a_25_hour_day(tmp_path):
-    from costlib.notify import LocalSource, compose, gather
+    from costlib.digest import LocalSource, gather
+    from costlib.message import compose
 
     data = io.BytesIO(make_bill("2026-11", closed=False, days=20, seed=2))
     data.name = costlib.bill_name(SAMPLE_ACCOUNT, "2026-11").removesuffix(".zip")

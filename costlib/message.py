@@ -1,0 +1,381 @@
+"""The morning email itself: subject, plain text and HTML, composed from a :class:`Digest`.
+
+    >>> day_label(dt.date(2026, 2, 14))
+    'Sat 14 Feb'
+
+:func:`compose` writes the account managers' email, :func:`compose_grant` a grantee's (its
+grant alone), :func:`compose_missing` the short notice that the data has not arrived. Each is
+a list of sections rendered twice, as text and as HTML (every value escaped).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import html
+import os
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import pandas as pd
+
+from . import money
+from .digest import DAY, SPARK_DAYS, Digest, local_time
+from .files import bill_name
+from .grants import BURN_DAYS, GrantStatus
+from .spend import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
+
+SPARKS = "▁▂▃▄▅▆▇█"
+NO_DATA = "·"
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+_MONTHS = tuple(name[:3] for name in _MONTH_NAMES)
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email: to whom (``audience`` is ``account`` or ``grant:<name>``) and what."""
+
+    audience: str
+    kind: str
+    subject: str
+    text: str
+    html: str
+    to: tuple[str, ...]
+    topic: str | None = None
+
+    def message(self, sender: str | None) -> EmailMessage:
+        """The MIME message: plain text with an HTML alternative."""
+        msg = EmailMessage()
+        msg["Subject"] = self.subject
+        msg["From"] = sender or "costnotify@localhost"
+        msg["To"] = ", ".join(self.to) or "(nobody)"
+        msg["Date"] = formatdate(localtime=False)
+        msg["X-Costnotify-Audience"] = self.audience
+        msg.set_content(self.text)
+        msg.add_alternative(self.html, subtype="html")
+        return msg
+
+    def preview(self, sender: str | None) -> str:
+        """What ``--dry-run`` prints: the headers, ``Subject:`` first, then the text body."""
+        to = ", ".join(self.to) if self.to else (self.topic or "(nobody)")
+        return (f"Subject: {self.subject}\nFrom: {sender or '(no sender)'}\nTo: {to}\n"
+                f"X-Costnotify-Audience: {self.audience}\n\n{self.text}")
+
+
+@dataclass
+class _Section:
+    """A titled block of an email: prose lines, an optional table, rendered as text and HTML."""
+
+    title: str = ""
+    lines: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mono: bool = False
+
+
+def day_label(day: dt.date, year: bool = False) -> str:
+    """``Tue 14 Feb`` (``Tue 14 Feb 2026`` with ``year``), whatever the locale."""
+    text = f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return f"{text} {day.year}" if year else text
+
+
+def _date(day: dt.date) -> str:
+    """``1 Feb 2026``, whatever the locale."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _usd(units: int | None, sign: bool = False) -> str:
+    return "n/a" if units is None else money.usd(money.dollars(units), sign=sign)
+
+
+def sparkline(values: list[int | None]) -> str:
+    """One block per value, scaled from min(0, lowest) to the highest; ``·`` for no data.
+
+    >>> sparkline([0, 5, 10, None])
+    '▁▅█·'
+    """
+    known = [v for v in values if v is not None]
+    if not known:
+        return NO_DATA * len(values)
+    lo, hi = min(0, *known), max(known)
+    span = hi - lo
+    out = []
+    for v in values:
+        if v is None:
+            out.append(NO_DATA)
+        else:
+            out.append(SPARKS[round((v - lo) * (len(SPARKS) - 1) / span) if span else 0])
+    return "".join(out)
+
+
+def subject(digest: Digest) -> str:
+    """``$123.45 on Tue 14 Feb - AWS ocean-lab (MTD $1,234.56)``."""
+    return (f"{_usd(digest.total(digest.day))} on {day_label(digest.day)} - "
+            f"AWS {_one_line(digest.config.label)} (MTD {_usd(digest.month_to_date)})")
+
+
+def compose(digest: Digest) -> Email:
+    """The account managers' email about the reported day."""
+    c, day = digest.config, digest.day
+    sections = [_headline(digest),
+                _table_section(f"Spend per user ({' > '.join(c.tag)})", digest.users, day,
+                               c.top, "users"),
+                _table_section("Spend by service", digest.services, day, c.top, "services"),
+                _spark_section(f"Last {SPARK_DAYS} days", digest, digest.total)]
+    if digest.grants:
+        sections.append(_grants_section(digest.grants))
+    sections.append(_footer(digest))
+    return _email("account", "report", subject(digest), sections, c.recipients, c.sns_topic_arn)
+
+
+def compose_grant(digest: Digest, status: GrantStatus) -> Email:
+    """The grantee's own email: its grant alone, none of the account's other spend."""
+    g, day = status.grant, digest.day
+    daily = digest.grant_daily[g.name]
+    on_day = daily.get(day, 0) if digest.has_data else None
+    subj = (f"{_usd(on_day)} on {day_label(day)} - grant {_one_line(g.name)} on AWS "
+            f"{_one_line(digest.config.label)} ({_usd(status.spent)} of "
+            f"{money.usd(g.amount)} spent)")
+    head = _Section(lines=[
+        f"Grant {g.name} on AWS {digest.config.label}: {_usd(on_day)} on "
+        f"{day_label(day, year=True)} ({digest.tz} day).",
+        f"Spent {_usd(status.spent)} of {money.usd(g.amount)} since {_date(g.start)} "
+        f"({100 * status.share_spent:.1f}%); {_usd(status.remaining)} left for "
+        f"{status.days_left} days to {_date(g.end)}.",
+        _pace_line(status), *_freshness(digest)])
+    sections = [head]
+    if tuple(g.tag or digest.config.tag) == tuple(digest.config.tag):
+        mine = [u for u in digest.users.columns if u in g.values]
+        table = _table_section(f"Spend per {' > '.join(digest.config.tag)}",
+                               digest.users[mine], day, len(mine) or 1, "values")
+        if g.custom_charge:
+            table.notes.append("The grant's share of the reseller's custom charge, if any, is "
+                               "in the grant's figures, not in this table.")
+        sections.append(table)
+
+    def per_day(d: dt.date) -> int | None:
+        return daily.get(d, 0) if digest.total(d) is not None else None
+
+    sections += [_spark_section(f"Last {SPARK_DAYS} days of the grant", digest, per_day),
+                 _grants_section([status]), _footer(digest)]
+    return _email(f"grant:{g.name}", "report", subj, sections, g.recipients, g.sns_topic_arn)
+
+
+def compose_missing(digest: Digest) -> Email:
+    """The short email saying the data for the reported day has not arrived."""
+    c, day = digest.config, digest.day
+    last = digest.last_data_day
+    subj = f"No AWS billing data for {day_label(day)} - AWS {_one_line(c.label)}"
+    month_file = bill_name(c.account, f"{day:%Y-%m}")
+    lines = [f"costnotify has no billing data for {day_label(day, year=True)} ({c.tz} day) "
+             f"for AWS {c.label} ({c.account})."]
+    if last is None:
+        lines.append("No billing file with data was found for the days it needs.")
+    else:
+        lines.append(f"The newest data is from {time_label(digest.data_through, c.tz)}, "
+                     f"{(day - last).days} days before the reported day.")
+    if f"{day:%Y-%m}" in digest.missing:
+        lines.append(f"The month's file {month_file} is not in {digest.source}.")
+    elif digest.updated is not None:
+        lines.append(f"The month's file was last updated {time_label(digest.updated, c.tz)}.")
+    lines.append("The daily email resumes when data arrives; nothing needs doing unless "
+                 "this repeats.")
+    return _email("account", "data missing", subj, [_Section(lines=lines)], c.recipients,
+                  c.sns_topic_arn)
+
+
+def _email(audience: str, kind: str, subj: str, sections: list[_Section],
+           to: tuple[str, ...], topic: str | None) -> Email:
+    """The email made of ``sections``, rendered as plain text and as HTML."""
+    return Email(audience=audience, kind=kind, subject=subj, text=_text(sections),
+                 html=_html(sections, subj), to=to, topic=topic)
+
+
+def _headline(digest: Digest) -> _Section:
+    c, day = digest.config, digest.day
+    today, before = digest.total(day), digest.total(day - DAY)
+    lines = [f"AWS {c.label} ({c.account}): {_usd(today)} on {day_label(day, year=True)} "
+             f"({c.tz} day)."]
+    if before is None or today is None:
+        lines.append(f"No data for the day before ({day_label(day - DAY)}).")
+    else:
+        change = today - before
+        pct = f" ({100 * change / before:+.1f}%)" if before else ""
+        lines.append(f"Change from {day_label(day - DAY)} ({_usd(before)}): "
+                     f"{_usd(change, sign=True)}{pct}.")
+    mtd = digest.month_to_date
+    days_in_month = calendar.monthrange(day.year, day.month)[1]
+    span = f"1-{day.day} {_MONTHS[day.month - 1]}" if day.day > 1 else day_label(day)
+    line = f"Month to date ({span}): {_usd(mtd)}"
+    full_days, full = (day.day, mtd) if digest.complete else (day.day - 1, mtd - (today or 0))
+    if full_days:
+        line += (f"; at this pace {_MONTH_NAMES[day.month - 1]} ends near "
+                 f"{_usd(full * days_in_month // full_days)} (linear, from {full_days} full "
+                 f"day{'s' if full_days > 1 else ''})")
+    lines.append(line + ".")
+    return _Section(lines=lines + _freshness(digest))
+
+
+def _freshness(digest: Digest) -> list[str]:
+    tz = digest.tz
+    lines = []
+    through = f"Data through {time_label(digest.data_through, tz)}"
+    if digest.updated is not None:
+        through += f"; file last updated {time_label(digest.updated, tz)}"
+    lines.append(through + ".")
+    if not digest.complete:
+        lines.append(f"Partial day: the data for {day_label(digest.day)} is not complete yet.")
+    start = digest.provisional_from
+    if start is not None and digest.day >= start:
+        lines.append(f"Provisional: days from {day_label(start)} on are still being revised "
+                     "by AWS; the figures may change.")
+    return lines
+
+
+def _table_section(title: str, table: pd.DataFrame, day: dt.date, top: int,
+                   what: str) -> _Section:
+    """Top ``top`` columns (by month to date), then other and untagged: day and MTD."""
+    section = _Section(title=title, header=["", day_label(day), f"MTD (1-{day.day})"])
+    if not len(table.columns):
+        section.lines.append(f"No spend by {what} in this month yet.")
+        return section
+    named = sorted(table.columns, key=lambda c: (c == UNTAGGED, -int(table[c].sum()), str(c)))
+    folded, kept = fold_counted(table[named], top)
+    stamp = pd.Timestamp(day)
+    on_day = (folded.loc[stamp] if stamp in folded.index
+              else pd.Series(0, index=folded.columns, dtype="int64"))
+    tagged = len([c for c in named if c != UNTAGGED])
+    for i, name in enumerate(folded.columns):
+        if i < kept:
+            label = str(name)
+        elif i == kept and tagged > top:
+            label = f"{OTHER} ({tagged - top} {what})"
+        else:
+            label = UNTAGGED_LABEL if what != "services" else "(no product name)"
+        section.rows.append([label, _usd(int(on_day[name])), _usd(int(folded[name].sum()))])
+    section.rows.append(["total", _usd(int(on_day.sum())), _usd(int(folded.to_numpy().sum()))])
+    return section
+
+
+def _spark_section(title: str, digest: Digest, value) -> _Section:
+    days = [digest.day - k * DAY for k in range(SPARK_DAYS - 1, -1, -1)]
+    values = [value(d) for d in days]
+    known = [(v, d) for v, d in zip(values, days, strict=True) if v is not None]
+    lines = [f"{sparkline(values)}  {day_label(days[0])} .. {day_label(days[-1])}"]
+    if known:
+        low, high = min(known), max(known)
+        mean = sum(v for v, _ in known) // len(known)
+        lines.append(f"low {_usd(low[0])} ({day_label(low[1])}), high {_usd(high[0])} "
+                     f"({day_label(high[1])}), mean {_usd(mean)} a day over {len(known)} days")
+    if len(known) < len(days):
+        lines.append(f"{NO_DATA} = no data")
+    start = digest.provisional_from
+    if start is not None and start <= digest.day:
+        lines.append(f"days from {day_label(start)} on are provisional")
+    return _Section(title=title, lines=lines, mono=True)
+
+
+def _pace_line(s: GrantStatus) -> str:
+    allowed = ("" if s.allowed_per_day is None
+               else f"; the grant allows {_usd(s.allowed_per_day)} a day from here")
+    return (f"Pace: {s.status}. Recent burn {_usd(s.burn_per_day)} a day, projected "
+            f"{_usd(s.projected)} by the end{allowed}.")
+
+
+def _grants_section(statuses: list[GrantStatus]) -> _Section:
+    section = _Section(title="Grants", header=[
+        "grant", "amount", "spent", "remaining", "days left", "allowed/day", "burn/day",
+        "status"])
+    for s in statuses:
+        section.rows.append([s.grant.name, money.usd(s.grant.amount), _usd(s.spent),
+                             _usd(s.remaining), str(s.days_left),
+                             "-" if s.allowed_per_day is None else _usd(s.allowed_per_day),
+                             _usd(s.burn_per_day), s.status])
+        if s.missing_months:
+            section.notes.append(f"{s.grant.name}: no billing file for "
+                                 f"{', '.join(s.missing_months)} (counted as $0.00)")
+    section.notes.append(f"burn/day: mean of the last {BURN_DAYS} days; status compares spent + "
+                         "burn x days left with the amount (over 110%: over, over 100%: watch)")
+    return section
+
+
+def _footer(digest: Digest) -> _Section:
+    lines = [f"Blended cost by UsageStartDate, in {digest.tz} days, from "
+             f"{', '.join(os.path.basename(f) for f in digest.files) or 'no files'}."]
+    if digest.undated:
+        lines.append(f"Rows without dates in this month's file (credits, refunds): "
+                     f"{_usd(digest.undated, sign=True)}, not in the daily figures.")
+    lines.append("Sent by costnotify.")
+    return _Section(lines=lines)
+
+
+def _text(sections: list[_Section]) -> str:
+    out: list[str] = []
+    for s in sections:
+        if s.title:
+            out += [s.title, "-" * len(s.title)]
+        out += s.lines
+        if s.rows:
+            table = ([s.header] if s.header else []) + s.rows
+            widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+            for row in table:
+                cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in
+                                                     zip(row[1:], widths[1:], strict=True)]
+                out.append("  " + "  ".join(cells).rstrip())
+        out += s.notes
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _html(sections: list[_Section], title: str) -> str:
+    e = html.escape
+    out = ["<!DOCTYPE html>", "<html><head><meta charset=\"utf-8\">",
+           f"<title>{e(title)}</title></head>",
+           "<body style=\"font-family:Helvetica,Arial,sans-serif;font-size:14px;color:#222\">"]
+    for s in sections:
+        if s.title:
+            out.append(f"<h3 style=\"margin:18px 0 6px\">{e(s.title)}</h3>")
+        style = " style=\"font-family:monospace;font-size:16px;margin:2px 0\"" if s.mono else (
+            " style=\"margin:2px 0\"")
+        out += [f"<p{style}>{e(line)}</p>" for line in s.lines]
+        if s.rows:
+            out.append("<table style=\"border-collapse:collapse\">")
+            if s.header:
+                out.append(_html_row(s.header, "th"))
+            out += [_html_row(row, "td", bold=row[0] == "total") for row in s.rows]
+            out.append("</table>")
+        out += [f"<p style=\"color:#666;font-size:12px;margin:2px 0\">{e(n)}</p>"
+                for n in s.notes]
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _html_row(cells: list[str], tag: str, bold: bool = False) -> str:
+    """One table row, every cell escaped; the first cell left-aligned, the numbers right."""
+    weight = ";font-weight:bold" if bold else ""
+    return "<tr>" + "".join(
+        f"<{tag} style=\"text-align:{'left' if i == 0 else 'right'};padding:2px 10px{weight}\">"
+        f"{html.escape(c)}</{tag}>" for i, c in enumerate(cells)) + "</tr>"
+
+
+def time_label(t, tz: str) -> str:
+    """``Sat 28 Feb 16:00 PST``: the instant ``t`` (a naive time is UTC) on the clock of
+    ``tz``; ``no data`` for ``None``."""
+    if t is None:
+        return "no data"
+    local = local_time(t, tz)
+    return f"{day_label(local.date())} {local:%H:%M %Z}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+__all__ = [
+    "Email", "compose", "compose_grant", "compose_missing", "day_label", "sparkline", "subject",
+    "time_label",
+]
