@@ -196,8 +196,10 @@ class SummaryCache:
     """Closed months' summaries in one JSON object (``s3://bucket/key``), valid for one
     ``fingerprint`` (zone, user tag, grants) and, per month, for the file's ETag."""
 
-    def __init__(self, s3, bucket: str, key: str, fingerprint: str) -> None:
+    def __init__(self, s3, bucket: str, key: str, fingerprint: str,
+                 writable: bool = True) -> None:
         self.s3, self.bucket, self.key, self.fingerprint = s3, bucket, key, fingerprint
+        self.writable = writable  # a dry run reads the cache but never writes it
         self.months: dict[str, dict] = {}
         self.dirty = False
 
@@ -243,7 +245,7 @@ class SummaryCache:
         """Write the object back if anything was added; a refusal is logged, not fatal."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if not self.dirty:
+        if not self.dirty or not self.writable:
             return
         body = json.dumps({"version": CACHE_VERSION, "fingerprint": self.fingerprint,
                            "months": dict(sorted(self.months.items()))}, sort_keys=True)

@@ -102,7 +102,7 @@ def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | 
     if bill is None:
         cache = SummaryCache(source.s3, config.bucket,
                              f"{config.state_prefix}cache/{config.account}.json",
-                             fingerprint(config)).load()
+                             fingerprint(config), writable=not dry_run).load()
     digest = gather(config, day, source, cache=cache, now=now)
     outcome.read = digest.read
     if digest.has_data:

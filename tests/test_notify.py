@@ -22,6 +22,7 @@ import pytest
 import costlib
 from conftest import run_cli
 from costlib import money
+from costlib.cli import main
 from costlib.config import ConfigError, load_config, parse_config
 from costlib.digest import demo_bill
 from costlib.lambda_handler import handler
@@ -202,6 +203,20 @@ def test_closed_months_come_from_the_cache_the_next_morning(bucket, monkeypatch,
     second = handler(at("2026-03-11"))
     assert second["read"] == ["2026-03"]
     assert second["subjects"][0].startswith(usd(units(["2026-03"], "2026-03-11", "2026-03-12")))
+
+
+def test_a_dry_run_writes_nothing_to_the_bucket(bucket, monkeypatch, aws_env, capsys):
+    grant = {"name": "Argo", "amount": 600, "start": "2026-01-15", "end": "2026-06-30",
+             "tags": ["chen.wei"]}
+    configure(bucket, monkeypatch, grants=[grant])
+    before = {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert main(["notify", "--dry-run", "--day", "2026-03-10"]) == 0
+    assert capsys.readouterr().out.startswith("Subject: ")
+    after = {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert after == before  # no cache, no marker
+    handler(at("2026-03-10"))
+    after_real_run = {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert f"costnotify/cache/{SAMPLE_ACCOUNT}.json" in after_real_run - before
 
 
 def test_grantee_gets_its_grant_alone_with_credits_since_it_began(bucket, monkeypatch, aws_env):
