@@ -210,7 +210,8 @@ def test_a_dry_run_writes_nothing_to_the_bucket(bucket, monkeypatch, aws_env, ca
              "tags": ["chen.wei"]}
     configure(bucket, monkeypatch, grants=[grant])
     before = {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert main(["notify", "--dry-run", "--day", "2026-03-10"]) == 0
+    assert main(["notify", "--dry-run", "--day", "2026-03-10",
+                 "--config", f"s3://{BUCKET}/config/costnotify.json"]) == 0
     assert capsys.readouterr().out.startswith("Subject: ")
     after = {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert after == before  # no cache, no marker
