@@ -30,7 +30,7 @@ from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
 from .invoice import CUSTOM_CHARGE
 from .read import Bill, read, sample_path
 from .spend import HOUR, Spend, spend
-from .timezones import UTC, instant, zone
+from .timezones import UTC, instant, local_time
 
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify
 
@@ -390,11 +390,6 @@ def _overlaps(month: str, first: dt.date, last: dt.date) -> bool:
     return start <= last and end >= first
 
 
-def local_time(t, tz: str) -> pd.Timestamp:
-    """The instant ``t`` (a naive time is UTC, as in the files) on the clock of ``tz``."""
-    return pd.Timestamp(instant(t)).tz_localize(UTC).tz_convert(zone(tz))
-
-
 def _day_before(t: np.datetime64, tz: str) -> dt.date:
     """The local day of the last instant before ``t``: the day of data that end at ``t``."""
     return local_time(t - np.timedelta64(1, "ns"), tz).date()
@@ -409,5 +404,5 @@ def fingerprint(config: Config) -> str:
 
 __all__ = [
     "BucketSource", "Digest", "LocalSource", "MonthFile", "demo_bill", "fingerprint", "gather",
-    "local_time", "summarize",
+    "summarize",
 ]

@@ -21,10 +21,11 @@ from email.utils import formatdate
 import pandas as pd
 
 from . import money
-from .digest import DAY, SPARK_DAYS, Digest, local_time
+from .digest import DAY, SPARK_DAYS, Digest
 from .files import bill_name
 from .grants import BURN_DAYS, GrantStatus
 from .spend import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
+from .timezones import local_time
 
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_DATA = "·"

@@ -28,12 +28,13 @@ from typing import IO
 
 from .aws import NotifyError
 from .config import Config, ConfigError, demo_config, load_config
-from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather, local_time
+from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather
 from .errors import OptionError
 from .grants import SummaryCache
 from .message import Email, compose, compose_grant, compose_missing, day_label, time_label
 from .read import Bill, read
 from .send import Markers, send
+from .timezones import local_time
 
 log = logging.getLogger("costlib.notify")
 

@@ -46,6 +46,15 @@ def instant(when: When, tz: str = UTC) -> np.datetime64:
     return stamp.tz_convert(UTC).tz_localize(None).to_datetime64().astype("datetime64[ns]")
 
 
+def local_time(t: When, tz: str) -> pd.Timestamp:
+    """The instant ``t`` (a naive time is UTC, as in the files) on the clock of ``tz``.
+
+    >>> local_time("2026-03-08 10:00", "America/Los_Angeles")
+    Timestamp('2026-03-08 03:00:00-0700', tz='America/Los_Angeles')
+    """
+    return pd.Timestamp(instant(t)).tz_localize(UTC).tz_convert(zone(tz))
+
+
 def window(start: When | None, end: When | None, tz: str = UTC
            ) -> tuple[np.datetime64 | None, np.datetime64 | None]:
     """The half-open window ``[start, end)`` as UTC instants; ``None`` leaves a side open."""
