@@ -50,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
                      help="invoice amount or report, for a bill without total rows")
     grd.add_argument("--out", default="results", metavar="RESULTS_DIR",
                      help="where the leaderboard and feedback go (default: ./results)")
+    grd.add_argument("--window", metavar="START,END",
+                     help="bonus window, UTC, end excluded (default: COSTLIB_WINDOW, else the "
+                     "8th 06:00 to the 15th 18:00 of the bill's month)")
+    grd.add_argument("--wall", type=float, metavar="SECONDS",
+                     help="wall-time limit per notebook (default 600)")
+    grd.add_argument("--cpu", type=int, metavar="SECONDS",
+                     help="CPU-time limit per notebook (default 600)")
+    grd.add_argument("--memory", type=float, metavar="GIB",
+                     help="memory limit per notebook (default 4)")
+    grd.add_argument("--jobs", type=int, metavar="N",
+                     help="notebooks at once (default: one per core, at most 8)")
 
     smp = commands.add_parser("sample", help="write the synthetic sample bills",
                               description="Write the synthetic sample bills into DIR.")

@@ -1,0 +1,1 @@
+"""Sample contest submissions that tests/test_grade.py grades; see make.py."""

@@ -1,0 +1,343 @@
+"""Grading: every sample submission in tests/submissions gets its score and the feedback that
+names its mistake, on a month nobody practised on; nothing a submission does stops the rest."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from submissions import make
+
+import costlib
+from conftest import ROOT, run_cli, sample
+from costlib import contest
+from costlib.files import bill_name
+from costlib.grade import GradeError, find_submissions, grade
+from costlib.sample import write_bill
+from costlib.sandbox import Limits, _set_limits
+
+SUBMISSIONS = ROOT / "tests" / "submissions"
+KEYS = [t.key for t in contest.TASKS]
+#: Short limits: a loop burns its 6 s of CPU, a sleeper waits out its 20 s of wall time.
+LIMITS = Limits(wall=20, cpu=6, memory=int(1.5 * 2**30))
+JOBS = 3  # two cores: one slot may sleep while two compute
+
+#: submission -> (tasks that score zero, phrases its feedback holds); "by end": the tasks
+#: whose answers change when every row is binned by its UsageEndDate (daily and pacific at
+#: least: which others depends on the bill)
+EXPECTED: dict[str, tuple[set[str] | str, list[str]]] = {
+    "correct.ipynb": (set(), ["Your notebook ran to the end."]),
+    "02-with-costlib.ipynb": (set(), ["Your notebook ran to the end."]),
+    "starter.ipynb": ("all", ["stopped in code cell 3 with NotImplementedError",
+                              "nothing was handed in", "Restart Kernel and Run All Cells"]),
+    "end-date.ipynb": ("by end", ["did you bin by UsageEndDate? ", "(tasks bonus A, "]),
+    "total-rows-twice.ipynb": ({"invoice", "users"}, [
+        "Your total counts the bill twice: it adds in the total rows (AccountTotal)",
+        "- `blended_total: ", "- `users['(untagged)']: "]),
+    "untagged-ignored.ipynb": ({"users"}, ['Untagged spend is missing', "(task 3)",
+                                           "`users_equal_total: False, expected True`"]),
+    "fixed-utc-8.ipynb": ({"pacific"}, [
+        "fixed UTC-8, but Seattle switches to daylight time (UTC-7) on 2026-03-08"]),
+    "practice-file.ipynb": ("all", ["the practice month's answers (2026-02)",
+                                    "(tasks 1, 2, 3, bonus A, bonus C)"]),
+    "practice-answers.json": ("all", [
+        "computed on 012345678901-aws-billing-detailed-line-items-with-resources-and-tags-"
+        "2026-02.csv.zip, not on the bill you were graded on", "the practice month's answers"]),
+    "crash.ipynb": ("all", ["stopped in code cell 3 with NameError: name 'record' is not "
+                            "defined, before its last cell"]),
+    "infinite-loop.ipynb": ("all", ["stopped by the CPU-time limit (6 s) in code cell 2",
+                                    "An endless loop, or far too slow?"]),
+    "sleeps-forever.ipynb": ("all", ["stopped by the wall-time limit (20 s) in code cell 1"]),
+    "memory-hog.ipynb": ("all", ["stopped in code cell 1 with MemoryError (over the memory "
+                                 "limit, 1.5 GiB)"]),
+    "garbage-output.ipynb": ("all", ["Your notebook ran to the end.", "Your answers file "
+                                     "cannot be scored: answers.json: not an answers file"]),
+    "malformed-answers.json": ("all", [
+        "`account must be a string, not int 12345678901 (account ids are text",
+        "`users must be a dict", "Ignored: unknown answer 'colour'"]),
+    "class-b/one-bad-answer.json": ({"open"}, ["`rows must be a whole number, not str 'many'`"]),
+}
+
+
+def _changed_by_end_date(path: Path) -> set[str]:
+    """The tasks whose right answers change when rows are binned by UsageEndDate."""
+    bill = costlib.read(path)
+    ends = dataclasses.replace(bill, items=bill.items.assign(
+        UsageStartDate=bill.items["UsageEndDate"]))
+    window = contest.window(path)
+    wrong = contest.expected(ends, window, None)
+    return {k for k, p in contest.differences(wrong, contest.expected(bill, window)).items() if p}
+
+
+def _march(folder: Path) -> Path:
+    """A month nobody practised on: another seed, the switch to daylight time inside."""
+    return write_bill(folder / bill_name("012345678901", "2026-03"), month="2026-03",
+                      kind="dbr", seed=7)
+
+
+def _hand_ins(folder: Path, bill: Path) -> Path:
+    """Everything in tests/submissions, the other reference solution as it is, an untouched
+    starter, and (in a subfolder) an answers file with one answer of the wrong shape."""
+    folder.mkdir()
+    for path in SUBMISSIONS.iterdir():
+        if path.suffix in (".ipynb", ".json"):
+            shutil.copy(path, folder / path.name)
+    shutil.copy(ROOT / "solutions" / "02-with-costlib.ipynb", folder)
+    shutil.copy(ROOT / "contest" / "01-by-hand.ipynb", folder / "starter.ipynb")
+    right = contest.expected(bill, contest.window(bill), None)
+    (folder / "class-b").mkdir()
+    (folder / "class-b" / "one-bad-answer.json").write_text(json.dumps({
+        "format": contest.FORMAT, "bill": bill.name, "answers": {**right, "rows": "many"}}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The whole folder graded once, in parallel, with the grader's scratch folders in a
+    temporary folder of this test's own (to look for processes left behind)."""
+    base = tmp_path_factory.mktemp("grade")
+    bill = _march(base / "bills")
+    folder = _hand_ins(base / "hand-ins", bill)
+    scratch_root = base / "scratch"
+    scratch_root.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(scratch_root)
+    started = time.monotonic()
+    try:
+        results = grade(folder, bill, out=base / "results", limits=LIMITS, jobs=JOBS,
+                        progress=None)
+    finally:
+        tempfile.tempdir = saved
+    return {"results": {r.submission: r for r in results}, "out": base / "results",
+            "folder": folder, "bill": bill, "scratch": scratch_root,
+            "seconds": time.monotonic() - started}
+
+
+# ------------------------------------------------------------------- the sample hand-ins
+
+
+def test_sample_submissions_are_made_from_the_current_solution():
+    assert make.stale() == [], "run: python tests/submissions/make.py"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_submission_gets_its_score_and_feedback(graded, name):
+    zero, phrases = EXPECTED[name]
+    if zero == "by end":
+        zero = _changed_by_end_date(graded["bill"])
+        assert {"daily", "pacific"} <= zero
+    result = graded["results"][name]
+    want = {t.key: 0 if zero == "all" or t.key in zero else t.points for t in contest.TASKS}
+    assert result.points == want, result.feedback
+    feedback = (graded["out"] / "feedback" / f"{name}.md").read_text(encoding="utf-8")
+    assert feedback == result.feedback
+    assert feedback.startswith(f"# {name}: {sum(want.values())} of 8 points\n")
+    for phrase in phrases:
+        assert phrase in feedback, feedback
+
+
+def test_every_hand_in_is_graded_and_nothing_else(graded):
+    assert set(graded["results"]) == set(EXPECTED)
+    assert find_submissions(graded["folder"]) == sorted(EXPECTED)
+
+
+def test_a_right_submission_gets_no_mistakes_named(graded):
+    for name in ("correct.ipynb", "02-with-costlib.ipynb"):
+        feedback = graded["results"][name].feedback
+        assert "Likely mistakes" not in feedback and "| wrong |" not in feedback
+
+
+def test_feedback_lists_only_a_few_differences_per_task(graded):
+    feedback = graded["results"]["practice-file.ipynb"].feedback
+    section = feedback.split("## bonus A.")[1].split("##")[0]
+    assert section.count("\n- `daily[") == 5 and "- ... and " in section
+
+
+def test_leaderboard_has_a_column_per_task_and_the_best_first(graded):
+    out = graded["out"]
+    with open(out / "leaderboard.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["submission", *KEYS, "score"]
+    table = {row[0]: row[1:] for row in rows[1:]}
+    assert set(table) == set(EXPECTED)
+    for name, result in graded["results"].items():
+        assert table[name] == [str(result.points[k]) for k in KEYS] + [str(result.score)]
+    scores = [(-int(row[-1]), row[0]) for row in rows[1:]]
+    assert scores == sorted(scores)
+    assert rows[1][-1] == "8" and rows[-1][-1] == "0"
+    markdown = (out / "leaderboard.md").read_text(encoding="utf-8").splitlines()
+    header = markdown.index("| submission | " + " | ".join(KEYS) + " | score |")
+    assert [line.split(" | ")[0].lstrip("| ") for line in markdown[header + 2:]] == [
+        row[0] for row in rows[1:]]
+
+
+def test_the_log_has_the_times_and_the_runners_output(graded):
+    log = (graded["out"] / "grading.log").read_text(encoding="utf-8")
+    assert "sleeps-forever.ipynb: 0/8 wall in " in log
+    assert "correct.ipynb: 8/8 finished in " in log
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_no_process_outlives_its_run_and_no_scratch_is_left(graded):
+    marker = str(graded["scratch"]).encode()
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes():
+                left.append((entry / "cmdline").read_bytes().replace(b"\0", b" "))
+        except OSError:
+            continue
+    assert left == []
+    assert list(graded["scratch"].iterdir()) == []
+
+
+def test_notebooks_run_side_by_side(graded):
+    runs = [r.run.seconds for r in graded["results"].values() if r.run is not None]
+    assert sum(runs) > 1.5 * graded["seconds"]  # JOBS at a time, not one after another
+
+
+# ------------------------------------------------------------------- other bills, twice
+
+
+def test_reference_solutions_score_full_marks_on_the_open_november(samples, tmp_path):
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    for name in ("01-by-hand.ipynb", "02-with-costlib.ipynb"):
+        shutil.copy(ROOT / "solutions" / name, folder)
+    shutil.copy(SUBMISSIONS / "fixed-utc-8.ipynb", folder)
+    results = grade(folder, sample(samples, "tags-2026-11"), out=tmp_path / "results",
+                    limits=LIMITS, jobs=JOBS, progress=None)
+    scores = {r.submission: r.score for r in results}
+    assert scores == {"01-by-hand.ipynb": 8, "02-with-costlib.ipynb": 8, "fixed-utc-8.ipynb": 7}
+    feedback = (tmp_path / "results" / "feedback" / "fixed-utc-8.ipynb.md").read_text()
+    assert "Seattle switches to standard time (UTC-8) on 2026-11-01" in feedback
+    assert "invoice: the bill's own total rows" in feedback
+
+
+def test_grading_the_same_folder_twice_gives_the_same_files(tmp_path):
+    bill = _march(tmp_path / "bills")
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    for name in ("crash.ipynb", "malformed-answers.json", "practice-answers.json"):
+        shutil.copy(SUBMISSIONS / name, folder)
+    outs = [tmp_path / "first", tmp_path / "second"]
+    for out in outs:
+        grade(folder, bill, out=out, limits=LIMITS, jobs=JOBS, progress=None)
+    files = [sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+             for out in outs]
+    assert files[0] == files[1]
+    for name in files[0]:
+        if name != "grading.log":  # the one file with times in it
+            assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_feedback_of_hand_ins_gone_from_the_folder_is_removed(tmp_path):
+    bill = _march(tmp_path / "bills")
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "malformed-answers.json", folder)
+    stale = tmp_path / "results" / "feedback" / "left-last-year.json.md"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+    grade(folder, bill, out=tmp_path / "results", progress=None)
+    assert sorted(p.name for p in stale.parent.iterdir()) == ["malformed-answers.json.md"]
+
+
+# ------------------------------------------------------------------- the command itself
+
+
+def test_the_command_grades_and_exits_0(tmp_path):
+    bill = _march(tmp_path / "bills")
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "practice-answers.json", folder)
+    done = run_cli("grade", str(folder), "--bill", str(bill), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "0/8  practice-answers.json" in done.stdout
+    assert (tmp_path / "out" / "leaderboard.csv").read_text().startswith("submission,open,")
+    assert (tmp_path / "out" / "feedback" / "practice-answers.json.md").exists()
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("no folder", "no such folder of submissions"),
+    ("empty folder", "nothing to grade"),
+    ("bad bill", "not a billing file"),
+    ("missing bill", "no such file"),
+])
+def test_the_command_exits_2_with_one_line_when_it_cannot_grade(tmp_path, case, message):
+    folder = tmp_path / "hand-ins"
+    if case != "no folder":
+        folder.mkdir()
+    if case not in ("no folder", "empty folder"):
+        shutil.copy(SUBMISSIONS / "malformed-answers.json", folder)
+    bill = tmp_path / "notes.csv"
+    if case != "missing bill":
+        bill.write_text("name,age\nann,3\n")
+    if case in ("no folder", "empty folder"):
+        bill = Path(costlib.sample_path())
+    done = run_cli("grade", str(folder), "--bill", str(bill), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("costlib: error: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_takes_a_window_and_limits_when_the_parser_has_them(tmp_path):
+    import argparse
+
+    from costlib.grade import cli_main
+
+    bill = _march(tmp_path / "bills")
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "malformed-answers.json", folder)
+    args = argparse.Namespace(submissions=str(folder), bill=str(bill), invoice="484.25",
+                              out=str(tmp_path / "out"), window="2026-03-01, 2026-03-02",
+                              wall=30.0, cpu=20, memory=2.0, jobs=1)
+    assert cli_main(args) == 0
+    feedback = (tmp_path / "out" / "feedback" / "malformed-answers.json.md").read_text()
+    assert "window 2026-03-01 to 2026-03-02 (UTC); invoice: 484.25." in feedback
+    with pytest.raises(GradeError, match="--window must be START,END"):
+        cli_main(argparse.Namespace(**{**vars(args), "window": "2026-03-01"}))
+    with pytest.raises(GradeError, match="--cpu must be more than 0"):
+        cli_main(argparse.Namespace(**{**vars(args), "cpu": 0}))
+
+
+def test_grade_refuses_to_start_without_hand_ins(tmp_path):
+    with pytest.raises(GradeError, match="nothing to grade"):
+        grade(tmp_path, costlib.sample_path(), out=tmp_path / "out", progress=None)
+
+
+# ------------------------------------------------------------- without the resource module
+
+
+def test_without_the_resource_module_grading_goes_on_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "resource", None)  # as on Windows
+    assert _set_limits(10, 2**30, 2**20) == ["cpu", "memory", "files"]
+    assert Limits().describe(("cpu", "memory", "files")) == "wall 600 s"
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "practice-answers.json", folder)
+    said: list[str] = []
+    grade(folder, costlib.sample_path(), out=tmp_path / "out", progress=said.append)
+    assert any(line.startswith("warning: this system cannot set the CPU-time and memory "
+                               "limits") for line in said)
+
+
+def test_the_grader_never_hands_a_notebook_aws_credentials(tmp_path, monkeypatch):
+    from costlib.sandbox import clean_env
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "placeholder-not-a-key")
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    monkeypatch.setenv("GITHUB_TOKEN", "placeholder")
+    env = clean_env(tmp_path, {"COSTLIB_BILL": "bill.csv.zip"})
+    assert not [k for k in env if k.startswith("AWS_") or "TOKEN" in k]
+    assert env["HOME"] == str(tmp_path / "home") and env["COSTLIB_BILL"] == "bill.csv.zip"
+    assert env["PATH"] == os.environ["PATH"]
