@@ -7,6 +7,32 @@ brackets, tiny costs in scientific notation, rows in no time order, usage that s
 day of the previous month, untagged and project-only resources, a credit with blank dates, total
 rows that count the bill twice, and CloudCheckr copies with ``Tax`` rows and a reseller charge.
 
+Each owner has a usage pattern of their own, so a daily plot shows who spent what and when.
+The default bill has one resource per template (``resources=16``) with the dates below; more
+resources repeat the templates, their start and stop days moved by up to six days:
+
+- ``alice``: an m5.2xlarge notebook server that a scheduler runs from Monday 07:00 to Friday
+  19:00, Seattle time (weekends cost only its 500 GB volume).
+- ``bob``: an on-demand m5.xlarge worker around the clock (tiny data-transfer rows beside it,
+  and an 800 GB gp2 volume) and a batch job: five c5.4xlarge workers from the 16th, 14:00 UTC,
+  to the 19th, 02:00, started three hours apart, the later ones stopping a little early: a
+  spike over two to three days.
+- ``o'brien "ob"``: a reserved m5.xlarge around the clock, sharing one blended rate with bob's
+  (so their m5.xlarge hours cost the same), and an r5.8xlarge ensemble run started on the 9th
+  (17:00 UTC) and stopped on the 20th (21:00 UTC).
+- ``chen.wei``: two g4dn.xlarge GPUs in Seattle office hours (Monday to Friday, 08:00-19:00,
+  so they move by an hour in UTC when daylight saving time starts), an S3 archive that grows
+  through the month, and downloads from it (data transfer out, fewer at weekends and uneven
+  from day to day); the research credit is chen.wei's too.
+- ``Zoë, Müller``: S3 PUT requests from a microscope, fewer at weekends, uneven from day to day:
+  a few dollars a month.
+- ``dev<ops>``: CloudWatch custom metrics, 40 of them and 96 from the 12th.
+- No owner: daily snapshots nobody tagged (growing), and the seagrass project's t3.medium and
+  volume, tagged with ``user:Project`` only.
+
+February 2026 (the bundled sample) comes to about $2,100, from about $3 (Zoë) to about $740
+(chen.wei) per owner; no two owners spend the same (``tests/test_sample.py`` checks both).
+
 The same arguments always give the same bytes (zip included): every random draw comes from
 ``numpy.random.default_rng(seed)``; nothing depends on the clock or on Python's hash seed.
 Zips are deflated at level 6 with a fixed member date (same zlib, same bytes).
@@ -50,7 +76,8 @@ Format decisions (the real files leave some of this open):
 - The ``Rounding`` rows' ItemDescription and the credit's wording are invented.
 
 Speed: rows are built as byte matrices with numpy in blocks of up to 4096 rows of one resource
-type; the blocks, each in random hour order, are written in random order.
+type; the blocks, each in random hour order, are written in random order. A February of 3000
+resources (1.7 million rows, 750 MB) takes 2 to 3 seconds on an idle core.
 """
 
 from __future__ import annotations
@@ -132,7 +159,7 @@ _CHEN = "IAMUser:AIDAEXAMPLECHENWEI001:chen.wei"
 
 @dataclass(frozen=True)
 class _Template:
-    """One kind of hourly resource; resource ``r`` of a bill uses template ``r % 12``."""
+    """One kind of hourly resource; resource ``r`` of a bill uses template ``r % _T``."""
 
     account: str
     product: str
@@ -141,10 +168,16 @@ class _Template:
     az: str
     description: str
     rate: str  # unblended, dollars per unit, at most 8 decimals
-    quantity: str  # "hour", "share" (size per month), "growing", "requests", "tiny"
+    quantity: str  # "hour", "share" (size per month), "growing", "requests", "gb", "tiny"
     size: float = 1.0
-    schedule: str = "always"  # "always", "workday" (Seattle office hours), "sparse"
+    schedule: str = "always"  # "always", "workday", "weekdays", "window", "sparse"
     sparse: float = 1.0  # share of hours with usage, for "sparse"
+    window: tuple[tuple[int, int], tuple[int, int]] = ((1, 0), (1, 0))  # UTC (day, hour) on, off
+    fleet: int = 1  # instances per resource (a batch job's workers), each with its own id
+    noise: float = 0.0  # day-to-day spread (lognormal sigma) of "requests", "gb" and "tiny"
+    weekend: float = 1.0  # "requests"/"gb": rate on Seattle weekends, relative to weekdays
+    growth: float = 0.4  # "growing": how much the size grows over the month
+    step: tuple[int, float] = (0, 1.0)  # "share": from this day of the month, size times this
     prev_hour: bool = False  # also bills the last hour of the previous month
     reserved: bool = False
     blend_with: int | None = None  # template whose hours share one blended rate with these
@@ -152,13 +185,17 @@ class _Template:
     tags: tuple[tuple[str, str], ...] = ()
 
 
+_ARGO = (
+    ("user:Owner", "chen.wei"),
+    ("user:Project", "argo-floats"),
+    ("user:ProjectName", "Argo Floats, Pacific"),
+    ("user:name", "argo-raw"),
+)
+_TIDES = (("user:Project", "tides"), ("user:ProjectName", "Tide Model"))
+_OB = (("aws:createdBy", "AssumedRole:AROAEXAMPLEOBRIEN001:ob"),)
 _TEMPLATES: tuple[_Template, ...] = (
-    _Template(
-        SAMPLE_ACCOUNT, _EC2, "USW2-BoxUsage:t3.large", "RunInstances", "us-west-2a",
-        "$0.0832 per On Demand Linux t3.large Instance Hour", "0.0832", "hour", prev_hour=True,
-        tags=(("aws:createdBy", _ALICE), ("user:Name", "alice-jupyter"), ("user:Owner", "alice"),
-              ("user:Project", "coral-reef"), ("user:ProjectName", "Coral Reef Survey")),
-    ),
+    # alice: a root volume, always there (so that every bill has rows), and its notebook
+    # server, which a scheduler stops from Friday 19:00 to Monday 07:00 (Seattle).
     _Template(
         SAMPLE_ACCOUNT, _EC2, "USW2-EBS:VolumeUsage.gp3", "CreateVolume-Gp3", "us-west-2a",
         "$0.08 per GB-month of General Purpose (gp3) provisioned storage - US West (Oregon)",
@@ -168,70 +205,114 @@ _TEMPLATES: tuple[_Template, ...] = (
               ("user:ProjectName", "Coral Reef Survey")),
     ),
     _Template(
+        SAMPLE_ACCOUNT, _EC2, "USW2-BoxUsage:m5.2xlarge", "RunInstances", "us-west-2a",
+        "$0.384 per On Demand Linux m5.2xlarge Instance Hour", "0.384", "hour",
+        schedule="weekdays", prev_hour=True,
+        tags=(("aws:createdBy", _ALICE), ("user:Name", "alice-jupyter"), ("user:Owner", "alice"),
+              ("user:Project", "coral-reef"), ("user:ProjectName", "Coral Reef Survey")),
+    ),
+    # bob: a tide-model worker around the clock, its (tiny) data transfer, a batch job (below,
+    # template 12) and the worker's data volume (template 15).
+    _Template(
         DEV_ACCOUNT, _EC2, "USW2-BoxUsage:m5.xlarge", "RunInstances", "us-west-2b",
         "$0.192 per On Demand Linux m5.xlarge Instance Hour", "0.192", "hour", prev_hour=True,
         blend_with=6,
         tags=(("aws:createdBy", _BOB), ("user:Name", "tides-worker"), ("user:Owner", "bob"),
-              ("user:Project", "tides"), ("user:ProjectName", "Tide Model")),
+              *_TIDES),
     ),
     _Template(
         DEV_ACCOUNT, _EC2, "USW2-DataTransfer-Out-Bytes", "RunInstances", "",
         "$0.09 per GB - first 10 TB / month data transfer out beyond the global free tier",
-        "0.09", "tiny", schedule="sparse", sparse=0.6, resource="from:2",
+        "0.09", "tiny", schedule="sparse", sparse=0.6, noise=0.3, resource="from:2",
         tags=(("aws:createdBy", _BOB), ("user:Name", "tides-worker"), ("user:Owner", "bob"),
-              ("user:Project", "tides"), ("user:ProjectName", "Tide Model")),
+              *_TIDES),
     ),
+    # chen.wei: a growing archive of float profiles, downloaded by others (below, template
+    # 14), and GPUs in Seattle office hours (template 8).
     _Template(
         SAMPLE_ACCOUNT, _S3, "USW2-TimedStorage-ByteHrs", "StandardStorage", "",
-        "$0.023 per GB - first 50 TB / month of storage used", "0.023", "growing", size=800,
-        resource="bucket:ocean-lab-argo-floats",
-        tags=(("user:Owner", "chen.wei"), ("user:Project", "argo-floats"),
-              ("user:ProjectName", "Argo Floats, Pacific"), ("user:name", "argo-raw")),
+        "$0.023 per GB - first 50 TB / month of storage used", "0.023", "growing", size=18000,
+        growth=0.3, resource="bucket:ocean-lab-argo-floats", tags=_ARGO,
     ),
+    # Zoë, Müller: image uploads from the microscope, more on weekdays, uneven from day to day.
     _Template(
         SAMPLE_ACCOUNT, _S3, "USW2-Requests-Tier1", "PutObject", "",
-        "$0.005 per 1,000 PUT, COPY, POST, or LIST requests", "0.000005", "requests", size=900,
-        schedule="sparse", sparse=0.7, resource="bucket:ocean-lab-plankton-images",
+        "$0.005 per 1,000 PUT, COPY, POST, or LIST requests", "0.000005", "requests", size=1600,
+        schedule="sparse", sparse=0.7, noise=0.5, weekend=0.3,
+        resource="bucket:ocean-lab-plankton-images",
         tags=(("user:Owner", "Zoë, Müller"), ("user:Project", "plankton"),
               ("user:name", "plankton-imgs")),
     ),
+    # o'brien "ob": a reserved m5.xlarge around the clock, and a big instance from the 9th to
+    # the 20th (below, template 13).
     _Template(
         SAMPLE_ACCOUNT, _EC2, "USW2-BoxUsage:m5.xlarge", "RunInstances", "us-west-2b",
         "USD 0.121 hourly fee per Linux/UNIX (Amazon VPC), m5.xlarge instance", "0.121", "hour",
         prev_hour=True, reserved=True, blend_with=2,
-        tags=(("aws:createdBy", "AssumedRole:AROAEXAMPLEOBRIEN001:ob"),
-              ("user:Name", "ob-model-run"), ("user:Owner", 'o\'brien "ob"'),
-              ("user:Project", "tides"), ("user:ProjectName", "Tide Model")),
+        tags=(*_OB, ("user:Name", "ob-model-run"), ("user:Owner", 'o\'brien "ob"'), *_TIDES),
     ),
+    # dev<ops>: custom metrics, 40 of them, then 96 from the 12th.
     _Template(
         DEV_ACCOUNT, _CW, "USW2-CW:MetricMonitorUsage", "MetricStorage", "",
         "$0.30 per metric-month - first 10,000 metrics - US West (Oregon)", "0.30", "share",
-        size=40, resource="none",
+        size=40, step=(12, 2.4), resource="none",
         tags=(("user:Name", "<script>alert(1)</script>"), ("user:Owner", "dev<ops>"),
               ("user:Project", "ops")),
     ),
     _Template(
         DEV_ACCOUNT, _EC2, "USW2-BoxUsage:g4dn.xlarge", "RunInstances", "us-west-2c",
         "$0.526 per On Demand Linux g4dn.xlarge Instance Hour", "0.526", "hour",
-        schedule="workday",
+        schedule="workday", fleet=2,
         tags=(("aws:createdBy", _CHEN), ("user:Name", "argo-gpu"), ("user:Owner", "chen.wei"),
               ("user:Project", "argo-floats"), ("user:ProjectName", "Argo Floats, Pacific"),
               ("user:name", "argo-gpu-old")),
     ),
+    # Nobody's: daily snapshots, growing.
     _Template(
         SAMPLE_ACCOUNT, _EC2, "USW2-EBS:SnapshotUsage", "CreateSnapshot", "",
-        "$0.05 per GB-Month of snapshot data stored - US West (Oregon)", "0.05", "share",
-        size=320, resource="snap",
+        "$0.05 per GB-Month of snapshot data stored - US West (Oregon)", "0.05", "growing",
+        size=1200, growth=0.6, resource="snap",
     ),
+    # The seagrass project's small instance and volume: a project tag and no owner.
     _Template(
-        DEV_ACCOUNT, _EC2, "USW2-BoxUsage:t3.micro", "RunInstances", "us-west-2a",
-        "$0.0104 per On Demand Linux t3.micro Instance Hour", "0.0104", "hour",
+        DEV_ACCOUNT, _EC2, "USW2-BoxUsage:t3.medium", "RunInstances", "us-west-2a",
+        "$0.0416 per On Demand Linux t3.medium Instance Hour", "0.0416", "hour",
         tags=(("user:Project", "seagrass"),),
     ),
     _Template(
         DEV_ACCOUNT, _EC2, "USW2-EBS:VolumeUsage.gp3", "CreateVolume-Gp3", "us-west-2a",
         "$0.08 per GB-month of General Purpose (gp3) provisioned storage - US West (Oregon)",
         "0.08", "share", size=30, resource="vol", tags=(("user:Project", "seagrass"),),
+    ),
+    # bob's batch job: five workers for two to three days, started one after the other.
+    _Template(
+        DEV_ACCOUNT, _EC2, "USW2-BoxUsage:c5.4xlarge", "RunInstances", "us-west-2b",
+        "$0.68 per On Demand Linux c5.4xlarge Instance Hour", "0.68", "hour",
+        schedule="window", window=((16, 14), (19, 2)), fleet=5,
+        tags=(("aws:createdBy", _BOB), ("user:Name", "tides-batch"), ("user:Owner", "bob"),
+              *_TIDES),
+    ),
+    # o'brien's ensemble run: started on the 9th, stopped on the 20th.
+    _Template(
+        SAMPLE_ACCOUNT, _EC2, "USW2-BoxUsage:r5.8xlarge", "RunInstances", "us-west-2b",
+        "$2.016 per On Demand Linux r5.8xlarge Instance Hour", "2.016", "hour",
+        schedule="window", window=((9, 17), (20, 21)),
+        tags=(*_OB, ("user:Name", "ob-ensemble"), ("user:Owner", 'o\'brien "ob"'), *_TIDES),
+    ),
+    # chen.wei's archive, downloaded: a few GB an hour, fewer at weekends, uneven by day.
+    _Template(
+        SAMPLE_ACCOUNT, _S3, "USW2-DataTransfer-Out-Bytes", "GetObject", "",
+        "$0.09 per GB - first 10 TB / month data transfer out beyond the global free tier",
+        "0.09", "gb", size=2.5, noise=0.35, weekend=0.5,
+        resource="bucket:ocean-lab-argo-floats", tags=_ARGO,
+    ),
+    # bob's worker keeps its data on an older gp2 volume.
+    _Template(
+        DEV_ACCOUNT, _EC2, "USW2-EBS:VolumeUsage.gp2", "CreateVolume-Gp2", "us-west-2b",
+        "$0.10 per GB-month of General Purpose SSD (gp2) provisioned storage - US West (Oregon)",
+        "0.10", "share", size=800, prev_hour=True, resource="vol",
+        tags=(("aws:createdBy", _BOB), ("user:Name", "tides-worker-data"), ("user:Owner", "bob"),
+              *_TIDES),
     ),
 )  # fmt: skip
 _T = len(_TEMPLATES)
@@ -286,9 +367,9 @@ class _Bill:
     """The money of one bill before it is written: one entry per hourly line item."""
 
     period: _Period
-    resources: int
+    names: list[str]  # resource ids
     template: np.ndarray  # per row
-    resource: np.ndarray
+    resource: np.ndarray  # index into names
     hour: np.ndarray  # -1 is the last hour of the previous month
     q8: np.ndarray  # quantity, 1e-8 units
     b10: np.ndarray  # blended cost, 1e-10 dollars
@@ -407,20 +488,36 @@ def _hour_texts(period: _Period, fmt: str) -> list[str]:
 # -------------------------------------------------------------------------------- line items
 
 
-def _resource_id(t: int, k: int) -> str:
+def _resource_id(t: int, k: int, j: int = 0) -> str:
+    """The id of instance ``j`` of a fleet of resource ``k * len(_TEMPLATES) + t``."""
     style = _TEMPLATES[t].resource
     if style.startswith("from:"):
-        return _resource_id(int(style[5:]), k)
+        return _resource_id(int(style[5:]), k, j)
     if style.startswith("bucket:"):
         return style[7:] + (f"-{k:04d}" if k else "")
     if style == "none":
         return ""
-    digest = hashlib.sha256(f"ocean-lab/{t}/{k}".encode()).hexdigest()
+    digest = hashlib.sha256(f"ocean-lab/{t}/{k}{f'/{j}' if j else ''}".encode()).hexdigest()
     if style == "i":
         return f"i-0{digest[:16]}"
     if style == "vol":
         return f"vol-0{digest[:16]}"
     return f"arn:aws:ec2:us-west-2:{_TEMPLATES[t].account}:snapshot/snap-0{digest[:16]}"
+
+
+def _calendar(period: _Period) -> dict[str, np.ndarray]:
+    """Per hour, from the previous month's last one: day slot (0 for that hour, then the day
+    of the month) and Seattle's office hours, scheduler week and weekend."""
+    hours = period.days * 24
+    utc = [period.start + timedelta(hours=h) for h in range(-1, hours)]
+    local = [u + timedelta(hours=_pacific_offset(u)) for u in utc]
+    return {
+        "day": np.arange(-1, hours) // 24 + 1,
+        "office": np.array([x.weekday() < 5 and 8 <= x.hour < 19 for x in local]),
+        # a scheduler starts the instance on Monday at 07:00 and stops it on Friday at 19:00
+        "week": np.array([0 <= x.weekday() * 24 + x.hour - 7 < 4 * 24 + 12 for x in local]),
+        "weekend": np.array([x.weekday() >= 5 for x in local]),
+    }
 
 
 def _build(period: _Period, resources: int, seed: int) -> _Bill:
@@ -440,38 +537,69 @@ def _build(period: _Period, resources: int, seed: int) -> _Bill:
         keep_p[max(1, hours - 47) : hours - 23] = 0.7
         keep_p[max(1, hours - 23) :] = 0.35
     arrived = rng.random((cycles, hours + 1)) < keep_p
-    utc = [period.start + timedelta(hours=h) for h in range(-1, hours)]
-    local = [u + timedelta(hours=_pacific_offset(u)) for u in utc]
-    office = np.array([x.weekday() < 5 and 8 <= x.hour < 19 for x in local])
+    cal = _calendar(period)
+    day = cal["day"]
+    hour_of = np.arange(-1, hours)
+    fleet = max(tpl.fleet for tpl in _TEMPLATES)
+    names = [""] * (fleet * cycles * _T)  # resource ids; instance j of resource r at j*cycles*T+r
 
     parts: dict[str, list[np.ndarray]] = {n: [] for n in ("t", "r", "h", "q8", "b10", "u10")}
     for t, tpl in enumerate(_TEMPLATES):
         ks = np.arange(counts[t])
         if not len(ks):
             continue
-        mask = np.ones((len(ks), hours + 1), dtype=bool)
-        if tpl.schedule == "workday":
-            mask &= office
-        elif tpl.schedule == "sparse":
-            mask &= rng.random(mask.shape) < tpl.sparse
+        kr = np.repeat(ks, tpl.fleet)  # per instance: its resource's cycle
+        jr = np.tile(np.arange(tpl.fleet), len(ks))  # and its place in the fleet
+        index = (jr * cycles + kr) * _T + t
+        for i, k, j in zip(index.tolist(), kr.tolist(), jr.tolist(), strict=True):
+            names[i] = _resource_id(t, k, j)
+        m = len(kr)
+        if tpl.schedule == "window":
+            # The first resource keeps the template's dates, the others move by up to 6 days;
+            # a fleet's instances start 3 hours apart and the later ones stop a little early.
+            (d0, h0), (d1, h1) = tpl.window
+            shift = rng.integers(-6, 7, len(ks)) * 24
+            shift[0] = 0
+            early = rng.integers(0, 7, m) * (jr > 0)
+            on = (d0 - 1) * 24 + h0 + shift[kr] + 3 * jr
+            off = (d1 - 1) * 24 + h1 + shift[kr] - early
+            mask = (hour_of >= on[:, None]) & (hour_of < off[:, None])
+        else:
+            mask = np.ones((m, hours + 1), dtype=bool)
+            if tpl.schedule == "workday":
+                mask &= cal["office"]
+            elif tpl.schedule == "weekdays":
+                mask &= cal["week"]
+            elif tpl.schedule == "sparse":
+                mask &= rng.random(mask.shape) < tpl.sparse
         if not tpl.prev_hour:
             mask[:, 0] = False
         if not period.closed:
-            mask &= arrived[ks]
-        kk, hh = np.nonzero(mask)
-        n = len(kk)
+            mask &= arrived[kr]
+        ii, hh = np.nonzero(mask)
+        n = len(ii)
+        factor = np.ones(n)
+        if tpl.noise:  # one draw per instance and day: some days are busier than others
+            factor = np.exp(rng.normal(0, tpl.noise, (m, period.days + 1)))[ii, day[hh]]
+        if tpl.weekend != 1:
+            factor = np.where(cal["weekend"][hh], tpl.weekend * factor, factor)
         rate10 = _r10(tpl.rate)
         if tpl.quantity == "hour":
             q8 = np.full(n, 10**8, dtype=np.int64)
         elif tpl.quantity == "share":
-            q8 = np.full(n, round(tpl.size * 10**8 / period.month_hours), dtype=np.int64)
+            size = np.where(day[hh] >= max(tpl.step[0], 1), tpl.size * tpl.step[1], tpl.size)
+            q8 = np.rint(size * 10**8 / period.month_hours).astype(np.int64)
         elif tpl.quantity == "growing":
-            gb = tpl.size * (1 + 0.4 * hh / period.month_hours) + rng.normal(0, 2, n)
+            gb = tpl.size * (1 + tpl.growth * hh / period.month_hours) + rng.normal(0, 2, n)
             q8 = np.rint(gb * 10**8 / period.month_hours).astype(np.int64)
         elif tpl.quantity == "requests":
-            q8 = (rng.poisson(tpl.size, n) + 1).astype(np.int64) * 10**8
+            q8 = (rng.poisson(tpl.size * factor) + 1).astype(np.int64) * 10**8
+        elif tpl.quantity == "gb":  # data transfer: gigabytes, uneven from hour to hour
+            gb = tpl.size * factor * rng.gamma(4.0, 0.25, n)
+            q8 = np.rint(gb * 10**8).astype(np.int64)
         else:  # "tiny": a data transfer of a few bytes to a few kilobytes
-            u10 = np.rint(np.exp(rng.uniform(math.log(5), math.log(5000), n))).astype(np.int64)
+            tiny = np.exp(rng.uniform(math.log(5), math.log(5000), n)) * factor
+            u10 = np.clip(np.rint(tiny), 1, 9900).astype(np.int64)
             if n and u10.sum() % 100:
                 u10[-1] += 100 - u10.sum() % 100
             q8 = np.rint(u10 * 10**8 / rate10).astype(np.int64)
@@ -481,7 +609,7 @@ def _build(period: _Period, resources: int, seed: int) -> _Bill:
         if blend[t]:
             b10 = (q8 * _blended_rate10(t) + _UNIT // 2) // _UNIT * 100
         parts["t"].append(np.full(n, t, dtype=np.int64))
-        parts["r"].append(ks[kk] * _T + t)
+        parts["r"].append(index[ii])
         parts["h"].append(hh - 1)
         parts["q8"].append(q8)
         parts["b10"].append(b10)
@@ -492,7 +620,7 @@ def _build(period: _Period, resources: int, seed: int) -> _Bill:
     edges = np.searchsorted(cols["t"], np.arange(_T + 1)).tolist()
     rows_of = tuple(slice(edges[t], edges[t + 1]) for t in range(_T))
     return _Bill(
-        period, resources, cols["t"], cols["r"], cols["h"], cols["q8"], cols["b10"],
+        period, names, cols["t"], cols["r"], cols["h"], cols["q8"], cols["b10"],
         cols["u10"], rid, blend, rows_of,
     )  # fmt: skip
 
@@ -709,9 +837,7 @@ def _dbr_bytes(kind: str, bill: _Bill, columns: list[str], seed: int, spreadshee
     ctx = {
         "bill": bill,
         "hours": np.frombuffer("".join(hour_texts).encode("ascii"), np.uint8).reshape(-1, 19),
-        "res": [
-            _quote(_resource_id(r % _T, r // _T)).encode("utf-8") for r in range(bill.resources)
-        ],
+        "res": [_quote(name).encode("utf-8") for name in bill.names],
     }
     prefix = f"31{period.start:%Y%m}00"
     plans = [_plan(_template_fields(kind, t, bill), columns, prefix) for t in range(_T)]
@@ -971,7 +1097,7 @@ def make_bill(
     kind: str = "dbr",
     closed: bool = True,
     days: int | None = None,
-    resources: int = 12,
+    resources: int = len(_TEMPLATES),
     seed: int = 0,
     tags: Sequence[str] = DEFAULT_TAGS,
     spreadsheet: bool = False,
@@ -982,10 +1108,11 @@ def make_bill(
     ``kind`` is ``"dbr"`` (native consolidated DBR with control rows), ``"cloudcheckr"``,
     ``"invoice-report"`` (the monthly ``aws-billing-csv`` report matching the CloudCheckr copy of
     the same arguments) or ``"single"`` (a non-consolidated account). ``resources`` hourly
-    resources make about ``resources * 24 * days`` rows. ``tags`` are the tag columns (written
-    in ASCII order); ``resource_ids=False`` also drops ResourceId, as in the files without
-    resources and tags. ``spreadsheet`` writes what a spreadsheet save gives: a byte-order mark,
-    CRLF line ends and a quoted header.
+    resources (by default each template once) make up to about ``resources * 24 * days`` rows,
+    about 0.84 of that over a whole month, as some run only part of the time. ``tags`` are the
+    tag columns (written in ASCII order); ``resource_ids=False`` also drops ResourceId, as in
+    the files without resources and tags. ``spreadsheet`` writes what a spreadsheet save
+    gives: a byte-order mark, CRLF line ends and a quoted header.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")

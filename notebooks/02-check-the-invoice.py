@@ -313,7 +313,7 @@ print(costlib.check_invoice(november))
 # ## Check your understanding
 
 # %%
-assert str(totals["InvoiceTotal"]) == "447.65000000"
+assert totals["InvoiceTotal"] == Decimal(str(check.total))
 assert len(charges) == len(bill.items) and len(rows) - len(charges) == len(bill.controls)
 assert check.matches and costlib.check_invoice(november).matches is None
 print("all checks pass")

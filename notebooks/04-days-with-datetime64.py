@@ -182,7 +182,8 @@ ax.set_ylim(bottom=0)
 plt.show()
 
 # %% [markdown]
-# bob's line hides under o'brien's: their m5.xlarge hours share one blended rate (lesson 2).
+# bob's batch job shows as a two-day spike around the 17th, and o'brien's ensemble run as a
+# plateau from the 9th to the 20th: the plot answers "whose spend jumped on which day".
 #
 # ## The same with costlib: `spend(...).daily` and `plot_daily`
 #

@@ -134,7 +134,7 @@ def test_header_unquoted_data_quoted_empty_unquoted_lf_utf8(files):
         parsed = list(csv.reader(lines[1:-1]))
         for line, fields in zip(lines[1:-1], parsed, strict=True):
             assert dbr_quoting(fields) == line + "\n"
-        assert ",," in lines[1] or ",," in lines[-2]
+        assert any(",," in line for line in lines[1:-1])  # an empty field, unquoted
 
 
 def test_hard_text_survives_a_csv_round_trip(files):
@@ -188,7 +188,10 @@ def test_number_formats(files):
     assert sample._fmt_sci(40, 2) == "4E-9"
 
 
-@pytest.mark.parametrize("resources", [12, 15])
+TEMPLATES = len(sample._TEMPLATES)  # resource r is of template r % TEMPLATES
+
+
+@pytest.mark.parametrize("resources", [TEMPLATES, TEMPLATES + 3])
 def test_costs_are_quantity_times_rate(resources):
     _, rows = parse(sample.make_bill("2026-02", days=2, resources=resources))
     half = Decimal("0.000000005")
@@ -200,7 +203,9 @@ def test_costs_are_quantity_times_rate(resources):
         assert abs(quantity * Decimal(r["BlendedRate"]) - Decimal(r["BlendedCost"])) <= half
         assert abs(quantity * Decimal(r["UnBlendedRate"]) - Decimal(r["UnBlendedCost"])) <= half
     blended = any(r["BlendedRate"] != r["UnBlendedRate"] for r in items)
-    assert blended == (resources == 12)  # with 15, one m5.xlarge has no partner to blend with
+    # with 3 more, bob's m5.xlarge (template 2) has two resources and o'brien's reserved one
+    # (template 6) one: the extra on-demand hours have no reservation to blend with
+    assert blended == (resources == TEMPLATES)
 
 
 # ------------------------------------------------------------------------------ time
@@ -401,15 +406,94 @@ def test_spreadsheet_copy(files):
     assert (header, rows) == rows_of(files, FEB)
 
 
+# ------------------------------------------------------------------------- the users
+
+
+def spend_of(rows: list[dict[str, str]], key: str = "user:Owner"):
+    """Month total and UTC daily sums (February days only) of BlendedCost per ``key`` value."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    daily: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for r in rows:
+        if r["RecordType"] != "LineItem":
+            continue
+        who = r[key] or "(untagged)"
+        totals[who] += dec(r["BlendedCost"])
+        if r["UsageStartDate"].startswith("2026-02-"):
+            daily[who][r["UsageStartDate"][:10]] += dec(r["BlendedCost"])
+    return totals, daily
+
+
+FEB_DAYS = [f"2026-02-{d:02d}" for d in range(1, 29)]
+
+
+def test_no_two_users_spend_the_same_and_nobody_is_a_flat_line(files):
+    _, rows = rows_of(files, FEB)
+    totals, daily = spend_of(rows)
+    assert set(totals) == {*sample.OWNERS, "(untagged)"}
+    assert len(set(totals.values())) == len(totals), totals
+    series = {who: tuple(daily[who][d] for d in FEB_DAYS) for who in totals}
+    assert len(set(series.values())) == len(series)  # no line hides under another
+    for who, values in series.items():
+        assert len(set(values)) > 1, who  # no flat line
+    # a small research group: a few dollars to several hundred per user, ~$2,000 in all
+    people = sorted(totals[o] for o in sample.OWNERS)
+    assert people[0] < 10 and people[-1] > 500 and people[-1] / people[0] > 50
+    invoice = next(Decimal(r["BlendedCost"]) for r in rows if r["RecordType"] == "InvoiceTotal")
+    assert 1500 < invoice < 3000
+
+
+def test_users_have_patterns_of_their_own(files):
+    _, rows = rows_of(files, FEB)
+    items = [r for r in rows if r["RecordType"] == "LineItem" and r["UsageStartDate"]]
+
+    def starts(name: str) -> list[str]:
+        return sorted(r["UsageStartDate"] for r in items if r["user:Name"] == name)
+
+    # o'brien's ensemble run: started on the 9th, stopped on the 20th, every hour in between
+    ensemble = starts("ob-ensemble")
+    assert (ensemble[0], ensemble[-1]) == ("2026-02-09 17:00:00", "2026-02-20 20:00:00")
+    assert len(ensemble) == len(set(ensemble)) == 11 * 24 + 4
+    # bob's batch job: five instances, two to three days, a spike in bob's daily spend
+    batch = [r for r in items if r["user:Name"] == "tides-batch"]
+    assert len({r["ResourceId"] for r in batch}) == 5
+    assert {r["UsageStartDate"][:10] for r in batch} == {f"2026-02-{d}" for d in (16, 17, 18, 19)}
+    _, daily = spend_of(rows)
+    bob = [daily["bob"][d] for d in FEB_DAYS]
+    assert sorted(bob)[-2] > 10 * sorted(bob)[len(bob) // 2]
+    # alice's notebook server stops for the weekend (Seattle): nothing on Sundays (UTC)
+    jupyter = {s[:10] for s in starts("alice-jupyter")}
+    sundays = {f"2026-02-{d:02d}" for d in (1, 8, 15, 22)}
+    assert not jupyter & sundays and len(jupyter) == 24
+    alice = [daily["alice"][d] for d in FEB_DAYS]
+    assert max(alice) > 5 * min(alice)
+    # chen.wei's downloads and Zoë's uploads differ from day to day
+    s3 = [r for r in items if r["ProductName"] == "Amazon Simple Storage Service"]
+    for usage_type in ("USW2-DataTransfer-Out-Bytes", "USW2-Requests-Tier1"):
+        per_day: dict[str, Decimal] = defaultdict(Decimal)
+        for r in s3:
+            if r["UsageType"] == usage_type:
+                per_day[r["UsageStartDate"][:10]] += dec(r["BlendedCost"])
+        assert len(set(per_day.values())) >= 25, usage_type
+    # dev<ops> added metrics on the 12th: a step
+    ops = [daily["dev<ops>"][d] for d in FEB_DAYS]
+    assert ops[0] == ops[10] < ops[11] == ops[-1]
+
+
 # ------------------------------------------------------------------------ make_bill
 
 
-def test_resources_scale_the_row_count():
+def test_resources_scale_the_row_count(files):
     data = sample.make_bill("2026-02", resources=120, days=2)
     lines = data.count(b"\n") - 1
-    assert 0.75 * 120 * 48 < lines < 1.05 * 120 * 48 + 10
+    # about one row per resource and hour: fewer, as some resources run only in office hours,
+    # on weekdays or between two dates; a few more, as a fleet's instances have rows of their own
+    assert 0.6 * 120 * 48 < lines < 1.05 * 120 * 48 + 10
+    double = sample.make_bill("2026-02", resources=240, days=2).count(b"\n") - 1
+    assert 1.9 < double / lines < 2.1
     _, rows = parse(data)
     check_native_totals(rows)
+    _, feb = rows_of(files, FEB)
+    assert 0.7 * TEMPLATES * 28 * 24 < len(feb) < TEMPLATES * 28 * 24
 
 
 @pytest.mark.parametrize("resources", [1, 5, 30])
