@@ -83,7 +83,7 @@ len(rows)
 # `Rounding` row, the `InvoiceTotal` and the `StatementTotal`.
 
 # %%
-Counter(row[col["RecordType"]] for row in rows)
+Counter(row[col["RecordType"]] for row in rows).most_common()
 
 # %%
 for row in rows[-5:]:
@@ -214,7 +214,7 @@ sorted(samples)
 march = pick("tags-2026-03")
 m_header, m_rows = read_rows(march)
 m_col = {name: i for i, name in enumerate(m_header)}
-Counter(row[m_col["RecordType"]] for row in m_rows)
+Counter(row[m_col["RecordType"]] for row in m_rows).most_common()
 
 # %%
 (custom,) = [row for row in m_rows if row[m_col["ProductName"]] == "Custom Charge"]
