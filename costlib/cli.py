@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import CostlibError
-from .read import read, sample_path
+from .read import sample_path
 from .spend import DEFAULT_TAG
 from .timezones import UTC
 
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="spread rows lasting several hours (tax, fees) over their hours")
     rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
     rep.add_argument("--json", action="store_true", help="print one JSON object")
+    rep.add_argument("--quiet", "-q", action="store_true",
+                     help="no progress bar (it shows only in a terminal, on long reads)")
 
     grd = commands.add_parser("grade", help="score a folder of contest submissions",
                               description="Run each submission (notebook or answers file) on "
@@ -102,8 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .report import report
+    from .stream import read_condensed
 
-    bill = read(args.bill or sample_path())
+    # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
+    bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
+                          progress=False if args.quiet else None)
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
                     end=args.end, invoice=args.invoice, spread=args.spread)
     if args.plot:

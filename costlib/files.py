@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from .errors import BillError, BillNotFoundError
+
+try:  # ISA-L inflates about twice as fast as zlib
+    from isal import isal_zlib as _zlib
+
+    _ZLIB_ERRORS: tuple[type[Exception], ...] = (zlib.error, _zlib.error)
+except ImportError:  # pragma: no cover - isal is optional
+    _zlib = zlib
+    _ZLIB_ERRORS = (zlib.error,)
 
 NAME_PATTERN = re.compile(
     r"(?P<account>\d{12})-aws-billing-"
@@ -51,8 +62,25 @@ def bill_name(account: str, month: str, *, tags: bool = True) -> str:
 def open_bill(source: str | os.PathLike | IO) -> tuple[str, IO[bytes]]:
     """Return ``(name, binary stream of the CSV text)`` for a path, an ``s3://`` URL or a file.
 
-    A zip is opened and its single CSV member returned; anything else is taken as CSV.
+    A zip is opened and its single CSV member returned, inflated as it is read; anything else
+    is taken as CSV. An ``s3://`` object is read in ranges, never downloaded whole.
     """
+    opened = open_source(source)
+    return opened.name, opened.stream
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An opened billing file: its name, a binary stream of its CSV text, and that text's size
+    in bytes when known (for progress bars)."""
+
+    name: str
+    stream: IO[bytes]
+    size: int | None
+
+
+def open_source(source: str | os.PathLike | IO) -> Opened:
+    """:func:`open_bill`, with the size of the CSV text when it is known."""
     if hasattr(source, "read"):
         name = str(getattr(source, "name", "<file>"))
         data = source.read()
@@ -64,49 +92,287 @@ def open_bill(source: str | os.PathLike | IO) -> tuple[str, IO[bytes]]:
         raise TypeError(f"costlib.read() takes a path, an s3:// URL or an open file, not {kind}")
     text = os.fspath(source)
     if text.startswith("s3://"):
-        return _unzip_if_zip(text, read_s3(text))
+        return _open_s3(text)
     path = Path(text)
     if not path.exists():
         raise BillNotFoundError(f"{text}: no such file")
     if path.is_dir():
         raise BillError(f"{text}: is a folder, not a billing file")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise BillError(f"{text}: the file is empty")
     with path.open("rb") as head:
         magic = head.read(4)
     if magic[:2] == b"PK":
-        return _open_zip(text, path)
+        return _open_zip(text, path.open("rb"))
     if text.endswith(".zip"):
         raise BillError(f"{text}: not a zip file (truncated or corrupt?)")
-    return text, path.open("rb")
+    return Opened(text, path.open("rb"), size)
 
 
-def _unzip_if_zip(name: str, data: bytes) -> tuple[str, IO[bytes]]:
+def _unzip_if_zip(name: str, data: bytes) -> Opened:
     if not data:
         raise BillError(f"{name}: the file is empty")
     if data[:2] == b"PK":
         return _open_zip(name, io.BytesIO(data))
     if name.endswith(".zip"):
         raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
-    return name, io.BytesIO(data)
+    return Opened(name, io.BytesIO(data), len(data))
 
 
-def _open_zip(name: str, file: Path | IO[bytes]) -> tuple[str, IO[bytes]]:
+def _open_zip(name: str, file: IO[bytes]) -> Opened:
+    """The single CSV member of the zip in ``file`` (which the returned stream then owns)."""
     try:
-        archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise BillError(f"{name}: not a readable zip file (truncated or corrupt?): {err}") from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    csvs = [m for m in members if m.filename.lower().endswith(".csv")]
-    if not csvs:
-        found = ", ".join(m.filename for m in members) or "nothing"
-        raise BillError(f"{name}: the zip holds no CSV file (found: {found})")
-    if len(csvs) > 1:
-        found = ", ".join(m.filename for m in csvs)
-        raise BillError(f"{name}: the zip holds {len(csvs)} CSV files, expected one ({found})")
-    if csvs[0].file_size == 0:
-        raise BillError(f"{name}: the CSV inside the zip is empty")
-    return name, archive.open(csvs[0])
+        try:
+            archive = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise BillError(f"{name}: not a readable zip file (truncated or corrupt?): "
+                            f"{err}") from None
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+        if not csvs:
+            found = ", ".join(m.filename for m in members) or "nothing"
+            raise BillError(f"{name}: the zip holds no CSV file (found: {found})")
+        if len(csvs) > 1:
+            found = ", ".join(m.filename for m in csvs)
+            raise BillError(f"{name}: the zip holds {len(csvs)} CSV files, expected one "
+                            f"({found})")
+        if csvs[0].file_size == 0:
+            raise BillError(f"{name}: the CSV inside the zip is empty")
+        return Opened(name, _member(name, archive, csvs[0], file), csvs[0].file_size)
+    except BaseException:
+        file.close()
+        raise
+
+
+def _member(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+            file: IO[bytes]) -> IO[bytes]:
+    if info.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED) and not (
+            info.flag_bits & 0x1):  # not encrypted
+        try:
+            file.seek(info.header_offset)
+            header = file.read(zipfile.sizeFileHeader)
+        except (OSError, EOFError) as err:
+            raise BillError(f"{name}: not a readable zip file (truncated or corrupt?): "
+                            f"{err}") from None
+        if len(header) != zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+            raise BillError(f"{name}: not a readable zip file (truncated or corrupt?): "
+                            f"bad local header of {info.filename}")
+        fields = struct.unpack(zipfile.structFileHeader, header)
+        skip = fields[zipfile._FH_FILENAME_LENGTH] + fields[zipfile._FH_EXTRA_FIELD_LENGTH]
+        file.seek(info.header_offset + zipfile.sizeFileHeader + skip)
+        return MemberReader(name, info, file)
+    try:  # bzip2, lzma, encrypted...: zipfile knows how (or says why not)
+        return _Closing(archive.open(info), file)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as err:
+        raise BillError(f"{name}: not a readable zip file (truncated or corrupt?): "
+                        f"{err}") from None
+
+
+class _Closing(io.RawIOBase):
+    """A member stream opened by ``zipfile`` that also closes the zip's file when closed."""
+
+    def __init__(self, member: IO[bytes], file: IO[bytes]) -> None:
+        self._member, self._file = member, file
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._member.read(size)
+
+    def readinto(self, buffer) -> int:
+        data = self._member.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._member.close()
+            self._file.close()
+        super().close()
+
+
+class MemberReader(io.RawIOBase):
+    """The inflated bytes of one zip member, read straight from the archive's file.
+
+    Inflates with ISA-L (``isal``) when it is installed, else ``zlib``; both let other threads
+    run meanwhile. Checks the member's size and CRC-32 at the end, as ``zipfile`` does.
+    ``read(n)`` returns up to ``n`` bytes in one piece (no copy through a small buffer).
+    """
+
+    BLOCK = 1 << 18  #: compressed bytes read from the file at a time
+
+    def __init__(self, name: str, info: zipfile.ZipInfo, file: IO[bytes]) -> None:
+        self.name, self.info, self._file = name, info, file
+        self._left = info.compress_size  # compressed bytes not read from the file yet
+        self._inflate = _zlib.decompressobj(-15) if info.compress_type else None
+        self._tail = b""
+        self._crc = 0
+        self._out = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(self.info.file_size - self._out, 0) + 1
+        parts, want = [], size
+        while want > 0 and not self._done:
+            if not self._tail and self._left > 0:
+                self._tail = self._file.read(min(self._left, max(self.BLOCK, want // 8)))
+                self._left = self._left - len(self._tail) if self._tail else 0
+            if self._inflate is None:
+                out, self._tail = self._tail[:want], self._tail[want:]
+                self._done = not out
+            else:
+                try:
+                    out = self._inflate.decompress(self._tail, want)
+                except _ZLIB_ERRORS as err:
+                    self._broken(f"{err}")
+                self._tail = self._inflate.unconsumed_tail
+                if self._inflate.eof:
+                    self._done = True
+                elif not out and not self._tail and not self._left:
+                    self._broken("the compressed data ends early")
+            if out:
+                parts.append(out)
+                want -= len(out)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if data:
+            self._crc = _zlib.crc32(data, self._crc)
+            self._out += len(data)
+        if self._done:
+            self._check()
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _check(self) -> None:
+        if self._out != self.info.file_size:
+            self._broken(f"{self._out} bytes inflated, the zip says {self.info.file_size}")
+        if self._crc != self.info.CRC:
+            self._broken(f"Bad CRC-32 for file {self.info.filename!r}")
+
+    def _broken(self, why: str):
+        raise BillError(f"{self.name}: the zip is corrupt or truncated ({why})")
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+READ_AHEAD = 8 << 20  #: bytes fetched (at least) per ranged GET of an S3 object
+FIRST_RANGE = 1 << 16  #: the first GET: enough to tell a zip from a CSV
+
+
+def _open_s3(url: str) -> Opened:
+    raw = S3Object(url)
+    if raw.size == 0:
+        raise BillError(f"{url}: the file is empty")
+    if raw.head[:2] == b"PK":
+        return _open_zip(url, raw)
+    if url.endswith(".zip"):
+        raw.close()
+        raise BillError(f"{url}: not a zip file (truncated or corrupt?)")
+    return Opened(url, raw, raw.size)
+
+
+class S3Object(io.RawIOBase):
+    """A seekable, read-only view of an S3 object, read by ranged GETs of at least
+    :data:`READ_AHEAD` bytes (the last one kept for the reads that follow).
+
+    ``zipfile`` can then find the central directory at the end and a member be inflated as it
+    is read, without the object ever being held whole in memory or on disk. Every GET after the
+    first asks for the same version (``If-Match`` on the ETag), so a file rewritten meanwhile
+    is refused rather than read half old, half new. ``requests`` counts the GETs.
+    """
+
+    def __init__(self, url: str, client=None) -> None:
+        self.url = url
+        self.bucket, self.key = split_s3_url(url)
+        self._client = client or s3_client()
+        self._pos = 0
+        self.requests = 0
+        with _s3_errors(url, self.bucket):
+            try:
+                reply = self._get(f"bytes=0-{FIRST_RANGE - 1}", first=True)
+            except _client_error_class() as err:
+                if err.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                self.head, self.size, self.etag = b"", 0, None  # an empty object
+                self._cached, self._cached_at = b"", 0
+                return
+        self.etag = reply.get("ETag")
+        self.head = self._cached = reply["Body"].read()
+        self._cached_at = 0
+        content_range = reply.get("ContentRange") or ""
+        if "/" in content_range:
+            self.size = int(content_range.rsplit("/", 1)[1])
+        else:  # the server ignored the range and sent it all: that is the whole object
+            self.size = len(self.head)
+
+    def _get(self, byte_range: str, first: bool = False) -> dict:
+        self.requests += 1
+        extra = {} if first or not self.etag else {"IfMatch": self.etag}
+        return self._client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range,
+                                       **extra)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        want = min(len(buffer), self.size - self._pos)
+        if want <= 0:
+            return 0
+        at = self._pos - self._cached_at
+        if self._pos < len(self.head) and not 0 <= at < len(self._cached):
+            self._cached, self._cached_at, at = self.head, 0, self._pos  # the first range
+        if not 0 <= at < len(self._cached):
+            self._cached_at = self._pos
+            self._cached = self._fetch(self._pos, min(max(want, READ_AHEAD),
+                                                      self.size - self._pos))
+            at = 0
+        data = memoryview(self._cached)[at : at + want]
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def _fetch(self, start: int, size: int, tries: int = 3) -> bytes:
+        from botocore.exceptions import IncompleteReadError, ResponseStreamingError
+
+        for attempt in range(tries):  # botocore retries the requests; this, broken bodies
+            with _s3_errors(self.url, self.bucket):
+                reply = self._get(f"bytes={start}-{start + size - 1}")
+            try:
+                return reply["Body"].read()
+            except (IncompleteReadError, ResponseStreamingError, OSError):
+                if attempt == tries - 1:
+                    raise BillError(f"{self.url}: the connection to S3 broke while reading "
+                                    "(try again)") from None
+        raise AssertionError("unreachable")
+
+
+def _client_error_class():
+    from botocore.exceptions import ClientError
+
+    return ClientError
 
 
 def split_s3_url(url: str) -> tuple[str, str]:
@@ -126,11 +392,18 @@ def s3_client():
 
 def read_s3(url: str) -> bytes:
     """The bytes of an S3 object, with one clear error for a missing key or a refusal."""
+    bucket, key = split_s3_url(url)
+    with _s3_errors(url, bucket):
+        return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+@contextlib.contextmanager
+def _s3_errors(url: str, bucket: str):
+    """Turn boto3's refusals into one clear :class:`BillNotFoundError` line."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    bucket, key = split_s3_url(url)
     try:
-        return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        yield
     except NoCredentialsError:
         raise BillNotFoundError(
             f"{url}: no AWS credentials found (set them in the environment or use a role)"
@@ -143,6 +416,9 @@ def read_s3(url: str) -> bytes:
             raise BillNotFoundError(f"{url}: no such bucket {bucket}") from None
         if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled"):
             raise BillNotFoundError(f"{url}: access denied") from None
+        if code in ("PreconditionFailed", "412"):
+            raise BillNotFoundError(f"{url}: the object changed while it was read "
+                                    "(rewritten meanwhile?); read it again") from None
         raise BillNotFoundError(f"{url}: S3 refused the read ({code or err})") from None
     except BotoCoreError as err:
         raise BillNotFoundError(f"{url}: could not reach S3 ({err})") from None

@@ -117,7 +117,18 @@ def _first_line(err: BaseException) -> str:
 
 
 def _kind(name: str, table: pd.DataFrame) -> tuple[str, str]:
-    columns = list(table.columns)
+    kind, cost_column = _header_kind(name, list(table.columns))
+    if kind is None:
+        kind = _dbr_or_copy(set(table["RecordType"].unique()),
+                            lambda: "RecordId" in table.columns
+                            and bool((table["RecordId"] == "AWS").any()))
+    return kind, cost_column
+
+
+def _header_kind(name: str, columns: list[str]) -> tuple[str | None, str]:
+    """The cost column, and the kind of file when the header alone tells it (``None`` for a
+    detailed bill with ``BlendedCost``: its rows tell a native file from a CloudCheckr copy).
+    A header that is no billing file's is refused here."""
     found = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
     billing = {"RecordType", "UsageStartDate", "BlendedCost", "UnBlendedCost", "Cost",
                "TotalCost", "InvoiceID", "PayerAccountId", "LinkedAccountId"}
@@ -130,14 +141,18 @@ def _kind(name: str, table: pd.DataFrame) -> tuple[str, str]:
     if "TotalCost" in columns and "RecordID" in columns:
         return "invoice-report", "TotalCost"
     if "BlendedCost" in columns:
-        types = set(table["RecordType"].unique())
-        copy = bool(types & CLOUDCHECKR_RECORD_TYPES) or (
-            "RecordId" in columns and (table["RecordId"] == "AWS").any())
-        return ("cloudcheckr" if copy else "dbr"), "BlendedCost"
+        return None, "BlendedCost"
     if "Cost" in columns:
         return "single-account", "Cost"
     raise BillError(f"{name}: BlendedCost column missing (found: {found}); "
                     "a detailed bill has BlendedCost, or Cost in a single-account file")
+
+
+def _dbr_or_copy(record_types: set[str], record_id_aws) -> str:
+    """``"cloudcheckr"`` when the rows are a CloudCheckr copy's (its record types, or the
+    literal ``AWS`` as ``RecordId``: ``record_id_aws()`` says), else ``"dbr"``."""
+    copy = bool(record_types & CLOUDCHECKR_RECORD_TYPES) or record_id_aws()
+    return "cloudcheckr" if copy else "dbr"
 
 
 def _tidy(name: str, table: pd.DataFrame) -> Bill:
@@ -182,18 +197,27 @@ def _numbers(name: str, text: pd.Series, rows: np.ndarray,
     return values
 
 
-def _dates(name: str, text: pd.Series, rows: np.ndarray) -> pd.Series:
+def _dates(name: str, text: pd.Series, rows: np.ndarray, fmt: str | None = None) -> pd.Series:
     column = text.name
-    nonblank = text[text != ""]
-    slashed = not nonblank.empty and "/" in nonblank.iloc[0]
-    fmt = "%Y/%m/%d %H:%M:%S" if slashed else "ISO8601"
+    if fmt is None:
+        nonblank = text[text != ""]
+        fmt = _date_format(nonblank.iloc[0] if not nonblank.empty else "")
     values = pd.to_datetime(text.where(text != ""), format=fmt, errors="coerce", utc=True)
     bad = (values.isna() & (text != "")).to_numpy()
     if bad.any():
         at = int(np.flatnonzero(bad)[0])
-        raise BillError(f"{name}: row {rows[at]}: {column} is not a date "
-                        f"({text.iloc[at]!r}, expected YYYY-MM-DD HH:MM:SS)")
+        raise BillError(_bad_date(name, rows[at], column, text.iloc[at]))
     return values.astype("datetime64[ns, UTC]")
+
+
+def _date_format(first: str) -> str:
+    """How a column's dates are written, told by its first non-blank value."""
+    return "%Y/%m/%d %H:%M:%S" if "/" in first else "ISO8601"
+
+
+def _bad_date(name: str, row: int, column: str, value: str) -> str:
+    return (f"{name}: row {row}: {column} is not a date "
+            f"({value!r}, expected YYYY-MM-DD HH:MM:SS)")
 
 
 def _first_value(table: pd.DataFrame, column: str) -> str | None:

@@ -1,0 +1,776 @@
+"""Big months in bounded memory: read the file in chunks, sum each chunk, combine the sums.
+
+    >>> import costlib
+    >>> bill = read_condensed(sample_path(), tags="user:Owner")
+    >>> whole = costlib.read(sample_path())
+    >>> bill.line_items == len(whole.items) > len(bill.items)   # fewer rows, the same items
+    True
+    >>> costlib.report(bill).as_dict() == costlib.report(whole).as_dict()
+    True
+
+:func:`read_condensed` gives a :class:`CondensedBill`: a :class:`~costlib.read.Bill` whose
+``items`` hold one row per distinct combination of the columns the questions need (record type,
+product, accounts, invoice, start and end of usage, the tags asked for) and of the cost's sign,
+with the cost summed exactly. The invoice check, spend per user and per day, windows, time zones
+and spreading then run on it unchanged, and give the same answers, to the unit of 1e-10 dollars,
+as on the full table of :func:`costlib.read`, in memory that grows with the number of distinct
+combinations, not of rows. ``controls`` (the total rows) are kept whole, as ``read`` keeps them.
+Rows lasting more than an hour (tax, fees) are kept one by one: spreading them over their hours
+is exact per row, not per sum.
+
+How: a thread inflates the zip (or reads the CSV, from disk or from S3 in ranges) into chunks of
+about 4 MB cut at line ends; pyarrow parses two chunks at a time (one per core, without the GIL),
+converting only the columns needed; this thread sums each chunk per combination in exact
+integer units, and sums the sums again now and then so that memory stays bounded.
+
+Only the columns read are checked: a bad cost or date is named by its row in the file, with the
+words :func:`costlib.read` uses (a chunk that pyarrow refuses, or in which it finds a value
+wrong, is parsed again the way ``read`` parses, so the message is the same); a bad value in a
+column no question needs (``UsageQuantity``, the rates) is not looked at, where ``read``
+refuses the file. Without pyarrow every chunk is parsed that way: slower, the same answers.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import itertools
+import os
+import queue
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import money
+from .errors import BillError
+from .files import Opened, open_source, parse_name
+from .read import (
+    CLOUDCHECKR_RECORD_TYPES,
+    CONTROL_RECORD_TYPES,
+    DATE_COLUMNS,
+    NUMERIC_COLUMNS,
+    Bill,
+    _bad_date,
+    _date_format,
+    _dbr_or_copy,
+    _first_line,
+    _header_kind,
+    _numbers,
+)
+
+__all__ = ["CHUNK_BYTES", "KEY_COLUMNS", "CondensedBill", "read_condensed"]
+
+#: The columns kept (when the file has them) besides the tags and the cost.
+KEY_COLUMNS = ("InvoiceID", "PayerAccountId", "LinkedAccountId", "RecordType", "ProductName",
+               "UsageStartDate", "UsageEndDate")
+CHUNK_BYTES = 4 << 20  #: bytes of CSV text parsed at a time
+PIECE_BYTES = 1 << 20  #: bytes read (inflated) at a time
+PARSERS = 2  #: chunks parsed at once, each by one thread
+BATCH_ROWS = 1 << 16  #: rows summed per key at a time
+#: A group's cost is stored in pieces of at most this many units, so that every piece survives
+#: the trip to float dollars and back (``money.units``) exactly.
+PIECE = 2**50
+PROGRESS_DELAY = 1.0  #: seconds a read runs before its progress bar shows
+_NAT = np.iinfo(np.int64).min
+_HOUR = 3600 * 10**9
+
+
+@dataclass(frozen=True, eq=False)
+class CondensedBill(Bill):
+    """A :class:`~costlib.read.Bill` whose charge rows are summed per distinct combination of
+    the columns kept; ``rows[i]`` line items of the file make up ``items.iloc[i]`` (a sum too
+    large for float dollars to hold exactly is split over rows side by side, the first of
+    them counting the line items).
+
+    ``tags`` still lists every tag column of the file, kept or not, so that asking for a tag
+    the file does not have is refused with the same words.
+    """
+
+    file_tags: tuple[str, ...] = ()
+    rows: np.ndarray | None = None
+
+    @property
+    def tags(self) -> list[str]:
+        """The tag columns of the file (``user:...`` and ``aws:...``), in file order."""
+        return list(self.file_tags)
+
+    @property
+    def line_items(self) -> int:
+        """How many charge rows the file holds."""
+        return int(self.rows.sum()) if self.rows is not None else len(self.items)
+
+    def __repr__(self) -> str:
+        invoice = self.invoice_id or "no invoice id"
+        return (f"<CondensedBill {os.path.basename(self.name)}: {self.kind}, {self.month}, "
+                f"{self.line_items:,} charge rows in {len(self.items):,} sums, "
+                f"{len(self.controls)} control rows, invoice {invoice}>")
+
+
+def read_condensed(source, tags: str | Sequence[str] | None = None, *,
+                   progress: bool | None = None, chunk_bytes: int = CHUNK_BYTES,
+                   engine: str = "auto") -> CondensedBill:
+    """Read a month's billing file in bounded memory, its charges summed per distinct key.
+
+    ``source`` is what :func:`costlib.read` takes. ``tags`` names the tag columns to keep (one,
+    or a fallback chain as :func:`costlib.spend` takes); ``None`` keeps them all (fewer tags,
+    fewer distinct keys, less memory). ``progress`` shows a progress bar when the read takes
+    more than a moment: ``None`` in a terminal or a notebook, ``True`` always, ``False`` never.
+    ``engine`` is ``"pyarrow"``, ``"pandas"`` (slower, no pyarrow needed) or ``"auto"``.
+
+    See also :func:`costlib.read` (every row and column, in memory).
+    """
+    if isinstance(source, (pd.DataFrame, pd.Series)):
+        raise TypeError("read_condensed() takes a path, an s3:// URL or an open file, "
+                        "not a DataFrame; the DataFrame is already read")
+    keep_tags = None if tags is None else (tags,) if isinstance(tags, str) else tuple(tags)
+    if chunk_bytes < 1:
+        raise ValueError(f"chunk_bytes must be at least 1, not {chunk_bytes!r}")
+    arrow = _pyarrow(engine)
+    opened = open_source(source)
+    with opened.stream, _progress_bar(opened, progress) as bar:
+        chunks = _Chunks(opened, chunk_bytes, bar)
+        try:
+            return _Condenser(opened.name, chunks, keep_tags, arrow).run()
+        finally:
+            chunks.close()
+
+
+def _pyarrow(engine: str):
+    if engine not in ("auto", "pyarrow", "pandas"):
+        raise ValueError(f"engine must be 'auto', 'pyarrow' or 'pandas', not {engine!r}")
+    if engine == "pandas":
+        return None
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.compute
+        import pyarrow.csv
+    except ImportError:
+        if engine == "pyarrow":
+            raise
+        return None
+    return pyarrow
+
+
+# --- chunks of CSV text ---------------------------------------------------------------------
+
+class _Chunks:
+    """The CSV text in pieces of about ``size`` bytes, each ending at a line end, read (and
+    inflated) by a thread of its own while the caller parses the previous piece."""
+
+    def __init__(self, opened: Opened, size: int, bar) -> None:
+        self.name = opened.name
+        self._stream, self._size, self._bar = opened.stream, size, bar
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="costlib-read", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            buffer = bytearray()  # read, not handed on yet
+            piece = max(1, min(self._size, PIECE_BYTES))
+            end = False
+            while not end and not self._stop.is_set():
+                data = self._stream.read(piece)
+                end = not data
+                if data:
+                    if self._bar is not None:
+                        self._bar.update(len(data))
+                    buffer += data
+                    del data
+                    if len(buffer) < self._size:
+                        continue
+                    cut = buffer.rfind(b"\n") + 1  # 0: no line end yet, read on
+                else:
+                    cut = len(buffer)
+                if cut:
+                    rest = buffer[cut:]
+                    del buffer[cut:]
+                    self._put(buffer)
+                    buffer = rest
+            self._put(None)
+        except BaseException as err:  # handed to the reader, raised there
+            self._put(err)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[bytearray]:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+
+def _progress_bar(opened: Opened, progress: bool | None):
+    """A tqdm bar over the bytes of CSV text, shown after :data:`PROGRESS_DELAY` seconds."""
+    import contextlib
+
+    if progress is False or not opened.size:
+        return contextlib.nullcontext()
+    if progress is None and not _interactive():
+        return contextlib.nullcontext()
+    try:
+        if "ipykernel" in sys.modules and _has_widgets():
+            from tqdm.notebook import tqdm
+        else:
+            from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return contextlib.nullcontext()
+    return tqdm(total=opened.size, desc=os.path.basename(opened.name), unit="B",
+                unit_scale=True, unit_divisor=1024, delay=PROGRESS_DELAY, leave=False,
+                dynamic_ncols=True)
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _has_widgets() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --- one chunk, parsed --------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    """A chunk's columns: text as (distinct values, codes), dates as int64 nanoseconds (``_NAT``
+    when blank) or as text, the cost as float64 (NaN when blank); a way to get every column of
+    some rows as text (for the total rows); whether a ``RecordId`` is the literal ``AWS``."""
+
+    rows: int
+    strings: dict[str, tuple[list[str], np.ndarray]]
+    instants: dict[str, np.ndarray]
+    cost: np.ndarray
+    whole_rows: Callable[[np.ndarray], pd.DataFrame]
+    record_id_aws: Callable[[], bool]
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # dates: values, codes
+
+
+class _Condenser:
+    def __init__(self, name: str, chunks: _Chunks, tags: tuple[str, ...] | None, arrow) -> None:
+        self.name, self.chunks, self.arrow = name, chunks, arrow
+        self.tags = tags
+
+    # the header, what to read
+
+    def _setup(self, header_line: bytes) -> None:
+        name = self.name
+        try:
+            text = header_line.decode("utf-8-sig").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise BillError(f"{name}: not a billing file (not UTF-8 text)") from None
+        try:
+            names = next(csv.reader([text]), [])
+        except csv.Error as err:
+            raise BillError(f"{name}: not a well-formed CSV file ({_first_line(err)})") from None
+        self.header = _unique_names(names)
+        self.header_line = header_line
+        self.kind, self.cost = _header_kind(name, self.header)
+        file_tags = [c for c in self.header if ":" in c]
+        wanted = file_tags if self.tags is None else [t for t in file_tags if t in self.tags]
+        self.file_tags = tuple(file_tags)
+        self.keys = [c for c in self.header if c in KEY_COLUMNS or c in wanted]
+        self.numeric = [c for c in NUMERIC_COLUMNS if c in self.header]  # (total rows)
+        self.dates = [c for c in DATE_COLUMNS if c in self.header]
+        self.texts = [c for c in self.keys if c not in self.dates]
+        self.codes = {c: _Codes(object) for c in self.texts}
+        self.codes.update({c: _Codes(np.int64) for c in self.dates})
+        self.date_format: dict[str, str | None] = {c: None for c in self.dates}
+        self.date_text: dict[str, dict[str, int]] = {c: {} for c in self.dates}  # text -> ns
+        self.record_types: set[str] = set()
+        self.record_id_aws = False
+        self.offset = 0  # data rows before the current chunk
+        self.parts: list[tuple[list[np.ndarray], np.ndarray, np.ndarray]] = []
+        self.singles: list[tuple[list[np.ndarray], np.ndarray]] = []
+        self.pending = self.reduced = 0
+        self.batch: list[tuple[list[np.ndarray], np.ndarray, np.ndarray]] = []
+        self.batched = 0
+        self.controls: list[pd.DataFrame] = []
+        self.split: tuple[bytes, str] | None = None  # a chunk cut inside a quoted field
+
+    def run(self) -> CondensedBill:
+        chunks = iter(self.chunks)
+        rest = b""
+        for chunk in chunks:
+            end = bytes(chunk[:4096]).find(b"\n")
+            if end < 0 and len(chunk) > 4096:
+                end = bytes(chunk).find(b"\n")
+            if end < 0:
+                self._setup(bytes(chunk))
+                break
+            self._setup(bytes(chunk[: end + 1]))
+            rest = memoryview(chunk)[end + 1 :]
+            break
+        else:
+            raise BillError(f"{self.name}: the file is empty")
+        first = [rest] if len(rest) else []
+        if self.arrow is None:
+            for data in itertools.chain(first, chunks):
+                self._finish(data, None)
+        else:
+            # pyarrow parses the next chunks (without the GIL) while this thread sums the one
+            # before; a chunk it refuses is parsed again here, in file order.
+            with ThreadPoolExecutor(PARSERS, thread_name_prefix="costlib-parse") as parser:
+                ahead: collections.deque = collections.deque()
+                for data in itertools.chain(first, chunks):
+                    ahead.append((data, parser.submit(self._parse, data)))
+                    if len(ahead) > PARSERS - 1:
+                        self._finish(*ahead.popleft())
+                while ahead:
+                    self._finish(*ahead.popleft())
+        if self.split is not None:  # the file ends inside a quoted field
+            raise BillError(self.split[1])
+        return self._bill()
+
+    # one chunk
+
+    def _finish(self, data, parsing) -> None:
+        if self.split is not None:  # the chunk before ended inside a quoted field
+            data = self.split[0] + bytes(data)
+            self.split = None
+            parsed = self._parse(data) if self.arrow is not None else None
+        else:
+            parsed = parsing.result() if parsing is not None else None
+        try:
+            self._take(parsed if parsed is not None else self._pandas(data))
+        except _Split as split:
+            self.split = (bytes(data), str(split))
+
+    def _undecided(self) -> bool:
+        """Whether ``RecordId`` must still be looked at to tell a CloudCheckr copy."""
+        return (self.kind is None and not self.record_id_aws and "RecordId" in self.header
+                and not self.record_types & CLOUDCHECKR_RECORD_TYPES)
+
+    def _parse(self, data) -> _Parsed | None:
+        """Parse with pyarrow (in a thread of its own); ``None`` when pyarrow refuses the chunk
+        or a value needs a closer look."""
+        pa, pcsv = self.arrow, self.arrow.csv
+        text = pa.dictionary(pa.int32(), pa.string())
+        types = {c: text for c in self.texts}
+        # ISO dates are parsed by pyarrow (what it refuses, pandas gets to name); other
+        # formats, and a column's dates until its format is known, are read as text.
+        iso = {c for c in self.dates if self.date_format[c] == "ISO8601"}
+        types.update({c: pa.timestamp("ns") if c in iso else text for c in self.dates})
+        types[self.cost] = pa.float64()
+        if self._undecided():  # is a RecordId the literal AWS (a CloudCheckr copy)?
+            types["RecordId"] = pa.string()
+        try:
+            table = pcsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pcsv.ReadOptions(column_names=self.header,
+                                              use_threads=PARSERS == 1,
+                                              block_size=max(1 << 20, len(data) // PARSERS + 1)),
+                parse_options=pcsv.ParseOptions(newlines_in_values=False),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=types, include_columns=list(types), null_values=[""],
+                    strings_can_be_null=False, quoted_strings_can_be_null=True))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        return self._columns(data, table, types)
+
+    def _columns(self, data, table, types) -> _Parsed | None:
+        pa, pcsv, pc = self.arrow, self.arrow.csv, self.arrow.compute
+        iso = {c for c in self.dates if pa.types.is_timestamp(types[c])}
+        aws = "RecordId" in types
+        rows = table.num_rows
+        strings = {}
+        for column in self.texts + [c for c in self.dates if c not in iso]:
+            values, codes = [], []
+            for piece in table.column(column).chunks:
+                base = len(values)
+                values += piece.dictionary.to_pylist()
+                indices = piece.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+                codes.append(indices + base if base else indices)
+            strings[column] = (values, np.concatenate(codes) if codes else np.zeros(0, np.int64))
+        instants, distinct = {}, {}
+        for column in iso:
+            ns = pc.fill_null(table.column(column).cast(pa.int64()), _NAT).combine_chunks()
+            instants[column] = ns.to_numpy(zero_copy_only=False)
+            if column in self.keys:
+                encoded = pc.dictionary_encode(ns)
+                distinct[column] = (encoded.dictionary.to_numpy(zero_copy_only=False),
+                                    encoded.indices.to_numpy(zero_copy_only=False))
+        array = table.column(self.cost)
+        cost = array.to_numpy().astype(np.float64, copy=False)
+        if array.null_count:
+            nulls = pc.is_null(array).to_numpy(zero_copy_only=False)
+            if not np.isfinite(cost[~nulls]).all() or (nulls & ~self._control(strings)).any():
+                return None  # inf or nan written out, or a charge without a cost: let the
+                # reference parser name the row
+        elif not np.isfinite(cost).all():
+            return None
+
+        def whole_rows(at: np.ndarray) -> pd.DataFrame:
+            first = int(at[0])
+            rest = pcsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pcsv.ReadOptions(column_names=self.header, use_threads=True,
+                                              skip_rows_after_names=first),
+                parse_options=pcsv.ParseOptions(newlines_in_values=False),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={c: pa.string() for c in self.header},
+                    strings_can_be_null=False))
+            picked = rest.take(pa.array(at - first))
+            return pd.DataFrame({c: pd.Series(picked.column(c).to_pylist(), dtype="str")
+                                 for c in self.header})
+
+        def record_id_aws() -> bool:
+            if not aws:
+                return False
+            return bool(pc.any(pc.equal(table.column("RecordId"), "AWS")).as_py())
+
+        return _Parsed(rows, strings, instants, cost, whole_rows, record_id_aws, distinct)
+
+    def _pandas(self, data: memoryview) -> _Parsed:
+        """Parse as :func:`costlib.read` does, refusing what it refuses with its words."""
+        import io
+
+        from .read import _parse_csv
+
+        stream = io.BytesIO(self.header_line + bytes(data))
+        try:
+            table = _parse_csv(self.name, stream)
+        except BillError as err:  # "line N" of this chunk: of the file
+            lines = self.offset  # lines before the chunk, less the header
+            words = re.sub(r"\bline (\d+)", lambda m: f"line {int(m[1]) + lines}", str(err))
+            if "EOF inside string" in words:  # cut inside a quoted line end: join the next
+                raise _Split(words) from None
+            raise BillError(words) from None
+        table.columns = self.header
+        rows = len(table)
+        strings = {}
+        for column in self.texts + self.dates:
+            codes, uniques = pd.factorize(table[column])
+            strings[column] = ([str(u) for u in uniques], codes.astype(np.int64))
+        cost = _numbers(self.name, table[self.cost], np.arange(rows) + self.offset + 2,
+                        required=~self._control(strings)).to_numpy()
+        return _Parsed(
+            rows, strings, {}, cost,
+            whole_rows=lambda at: table.iloc[at].reset_index(drop=True),
+            record_id_aws=lambda: "RecordId" in table.columns
+            and bool((table["RecordId"] == "AWS").any()))
+
+    def _control(self, strings) -> np.ndarray:
+        """Which rows of the chunk are total rows."""
+        values, codes = strings["RecordType"]
+        return np.array([v in CONTROL_RECORD_TYPES for v in values], dtype=bool)[codes]
+
+    def _take(self, parsed: _Parsed) -> None:
+        """Check the chunk's dates, keep its total rows, sum its charges per key."""
+        self._take_rows(parsed)
+        self.offset += parsed.rows
+
+    def _take_rows(self, parsed: _Parsed) -> None:
+        instants = {c: parsed.instants.get(c) for c in self.dates}
+        for column in self.dates:
+            if instants[column] is None:
+                instants[column] = self._parse_dates(column, *parsed.strings[column])
+        codes = {}
+        for column in self.texts:
+            values, local = parsed.strings[column]
+            codes[column] = self.codes[column].map(values)[local]
+        for column in self.keys:
+            if column in self.dates:
+                if parsed.distinct and column in parsed.distinct:
+                    uniques, local = parsed.distinct[column]
+                else:
+                    local, uniques = pd.factorize(instants[column])
+                codes[column] = self.codes[column].map(uniques)[local]
+        self.record_types.update(parsed.strings["RecordType"][0])
+        control = self._control(parsed.strings)
+        if control.any():
+            at = np.flatnonzero(control)
+            self.controls.append(self._tidy_controls(parsed.whole_rows(at), at, instants))
+        if self._undecided() and parsed.record_id_aws():
+            self.record_id_aws = True
+        charge = ~control if control.any() else slice(None)
+        units = money.units(parsed.cost[charge])
+        keys = [codes[c][charge] for c in self.keys]
+        long = self._lasting(instants, charge)
+        if long is not None and long.any():  # kept one by one: see _lasting
+            self.singles.append(([k[long] for k in keys], units[long]))
+            keys, units = [k[~long] for k in keys], units[~long]
+        self._add(keys, units, np.ones(len(units), np.int64))
+
+    def _lasting(self, instants: dict[str, np.ndarray], charge) -> np.ndarray | None:
+        """The charge rows that last more than an hour. ``spend(spread=True)`` splits each of
+        them into hourly pieces whose units add up exactly, the odd units going to the first
+        hours; the pieces of a sum are not the sums of the pieces, so these rows stay apart."""
+        if "UsageStartDate" not in self.dates or "UsageEndDate" not in self.dates:
+            return None
+        start = instants["UsageStartDate"][charge]
+        end = instants["UsageEndDate"][charge]
+        return (start != _NAT) & (end != _NAT) & (end - start > _HOUR)
+
+    def _parse_dates(self, column: str, values: list[str], local: np.ndarray) -> np.ndarray:
+        """The chunk's dates written as text, as int64 nanoseconds; values not seen before are
+        parsed as :func:`costlib.read` parses them, and a bad one is named by its row."""
+        known = self.date_text[column]
+        new = [v for v in values if v not in known]
+        if new:
+            if self.date_format[column] is None:
+                first = next((v for v in values if v != ""), None)  # in the order of the file
+                if first is not None:
+                    self.date_format[column] = _date_format(first)
+            text = pd.Series(new, dtype="str")
+            fmt = self.date_format[column] or "ISO8601"
+            parsed = pd.to_datetime(text.where(text != ""), format=fmt, errors="coerce",
+                                    utc=True)
+            bad = (parsed.isna() & (text != "")).to_numpy()
+            if bad.any():
+                bad_values = {new[i] for i in np.flatnonzero(bad)}
+                is_bad = np.array([v in bad_values for v in values], dtype=bool)
+                at = int(np.flatnonzero(is_bad[local])[0])
+                raise BillError(_bad_date(self.name, self.offset + at + 2, column,
+                                          values[local[at]]))
+            ns = _ns(parsed)
+            known.update(zip(new, ns.tolist(), strict=True))
+        lookup = np.array([known[v] for v in values], dtype=np.int64)
+        return lookup[local] if len(lookup) else np.zeros(len(local), np.int64)
+
+    def _tidy_controls(self, table: pd.DataFrame, at: np.ndarray,
+                       instants: dict[str, np.ndarray]) -> pd.DataFrame:
+        rows = at + self.offset + 2
+        for column in self.numeric:
+            table[column] = _numbers(self.name, table[column], rows, None)
+        for column in self.dates:
+            table[column] = _datetimes(instants[column][at])
+        return table
+
+    # sums of sums
+
+    def _add(self, keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray) -> None:
+        """Sum rows per key a batch at a time; sum the sums again once they pile up."""
+        if len(units):
+            self.batch.append((keys, units, counts))
+            self.batched += len(units)
+        if self.batched >= BATCH_ROWS or (self.batched and not len(units)):
+            keys = [np.concatenate(k) for k in zip(*(b[0] for b in self.batch), strict=True)]
+            units = np.concatenate([b[1] for b in self.batch])
+            counts = np.concatenate([b[2] for b in self.batch])
+            self.batch, self.batched = [], 0
+            self.parts.append(_reduce(keys + [(units < 0).astype(np.int64)], units, counts,
+                                      self._sizes()))
+            self.pending += len(self.parts[-1][1])
+            if self.pending > max(BATCH_ROWS, 2 * self.reduced):
+                self._combine()
+
+    def _sizes(self) -> list[int]:
+        return [max(1, len(self.codes[c].values)) for c in self.keys] + [2]
+
+    def _combine(self) -> None:
+        if len(self.parts) > 1:
+            keys = [np.concatenate(k) for k in zip(*(p[0] for p in self.parts), strict=True)]
+            units = np.concatenate([p[1] for p in self.parts])
+            counts = np.concatenate([p[2] for p in self.parts])
+            self.parts = [_reduce(keys, units, counts, self._sizes())]
+        self.pending = self.reduced = len(self.parts[0][1]) if self.parts else 0
+
+    # the bill
+
+    def _bill(self) -> CondensedBill:
+        self._add([], np.zeros(0, np.int64), np.zeros(0, np.int64))  # the last batch
+        self._combine()
+        if self.parts:
+            keys, units, counts = self.parts[0]
+            keys = keys[:-1]  # the sign was only kept apart
+        else:
+            keys = [np.zeros(0, np.int64) for _ in self.keys]
+            units = counts = np.zeros(0, np.int64)
+        if self.singles:
+            keys = [np.concatenate([k, *(one[0][i] for one in self.singles)])
+                    for i, k in enumerate(keys)]
+            units = np.concatenate([units, *(one[1] for one in self.singles)])
+            counts = np.concatenate([counts, np.ones(len(units) - len(counts), np.int64)])
+        keys, units, counts = _pieces(keys, units, counts)
+        items = {}
+        for column, codes in zip(self.keys, keys, strict=True):
+            values = np.asarray(self.codes[column].values,
+                                dtype=np.int64 if column in self.dates else object)
+            picked = values[codes] if len(values) else values[:0]
+            items[column] = (_datetimes(picked) if column in self.dates
+                             else pd.Series(picked, dtype="str"))
+        items[self.cost] = pd.Series(units / money.UNIT, dtype="float64")
+        order = [c for c in self.header if c in items]
+        items = pd.DataFrame(items)[order]
+        controls = (pd.concat(self.controls, ignore_index=True) if self.controls
+                    else self._no_controls())
+        kind = self.kind or _dbr_or_copy(self.record_types, lambda: self.record_id_aws)
+        from_name = parse_name(self.name)
+        return CondensedBill(
+            items=items, controls=controls, name=self.name,
+            account=from_name.account or self._first("PayerAccountId"),
+            month=from_name.month or _month(items, counts),
+            kind=kind, invoice_id=self._first("InvoiceID"), cost_column=self.cost,
+            file_tags=self.file_tags, rows=counts)
+
+    def _first(self, column: str) -> str | None:
+        if column not in self.codes:
+            return None
+        return next((v for v in self.codes[column].values if v != ""), None)
+
+    def _no_controls(self) -> pd.DataFrame:
+        frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in self.header})
+        for column in self.numeric:
+            frame[column] = frame[column].astype("float64")
+        for column in self.dates:
+            frame[column] = pd.Series([], dtype="datetime64[ns, UTC]")
+        return frame
+
+
+class _Split(Exception):
+    """A chunk ends inside a quoted field (a value holding a line end): join it to the next."""
+
+
+class _Codes:
+    """A column's distinct values, numbered in the order they first appear in the file."""
+
+    def __init__(self, dtype) -> None:
+        self.dtype = dtype
+        self.values: list = []
+        self._numbers: dict = {}
+        self._index = pd.Index([], dtype=dtype)
+
+    def map(self, values) -> np.ndarray:
+        """The numbers of ``values`` (distinct; new ones numbered as they come)."""
+        if self.dtype is object:  # a few strings a chunk: a dict is quickest
+            numbers = self._numbers
+            codes = np.fromiter((numbers.get(v, -1) for v in values), np.int64, len(values))
+        else:  # dates: a few hundred a chunk
+            if len(self._index) != len(self.values):
+                self._index = pd.Index(np.asarray(self.values, self.dtype))
+            codes = self._index.get_indexer(values).astype(np.int64)
+        for i in np.flatnonzero(codes < 0):
+            value = values[i]
+            code = self._numbers.get(value)
+            if code is None:
+                code = self._numbers[value] = len(self.values)
+                self.values.append(value)
+            codes[i] = code
+        return codes
+
+
+def _ns(parsed: pd.Series) -> np.ndarray:
+    """UTC datetimes (NaT allowed) as int64 nanoseconds, NaT as ``_NAT``."""
+    naive = parsed.dt.tz_localize(None).to_numpy("datetime64[ns]")
+    return naive.view(np.int64)
+
+
+def _datetimes(ns: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(ns, np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
+
+
+def _reduce(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray, sizes: list[int]
+            ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Sum ``units`` and ``counts`` per distinct row of ``keys``, exactly (int64), the sums in
+    the order in which their keys first appear."""
+    if _fits(sizes):
+        combined = np.zeros(len(units), np.int64)
+        for key, size in zip(keys, sizes, strict=True):
+            combined *= size
+            combined += key
+        group, uniques = pd.factorize(combined)
+        out = []
+        rest = np.asarray(uniques, np.int64).copy()
+        for size in reversed(sizes):
+            rest, part = np.divmod(rest, size)
+            out.append(part)
+        out.reverse()
+    else:  # too many distinct values for one int64 key: number the combinations
+        group = pd.DataFrame({i: k for i, k in enumerate(keys)}).groupby(
+            list(range(len(keys))), sort=False).ngroup().to_numpy()
+        first = np.full(group.max() + 1 if len(group) else 0, len(group), np.int64)
+        np.minimum.at(first, group, np.arange(len(group)))
+        out = [k[first] for k in keys]
+    sums = np.zeros(len(out[0]), np.int64)
+    totals = np.zeros(len(out[0]), np.int64)
+    np.add.at(sums, group, units)
+    np.add.at(totals, group, counts)
+    return out, sums, totals
+
+
+def _fits(sizes: list[int]) -> bool:
+    product = 1
+    for size in sizes:
+        product *= size
+    return product < 2**62
+
+
+def _pieces(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
+            ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Split sums beyond :data:`PIECE` units into equal pieces that each survive float dollars
+    exactly; the pieces of one sum sit side by side and add up to it."""
+    big = np.abs(units) > PIECE
+    if not big.any():
+        return keys, units, counts
+    n = np.where(big, -(-np.abs(units) // PIECE), 1)
+    row = np.repeat(np.arange(len(units)), n)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(n) - n, n)
+    sign = np.sign(units)[row]
+    base, rest = np.divmod(np.abs(units), n)
+    pieces = sign * (base[row] + (k < rest[row]))
+    piece_counts = np.where(k == 0, counts[row], 0)
+    return [key[row] for key in keys], pieces.astype(np.int64), piece_counts
+
+
+def _month(items: pd.DataFrame, counts: np.ndarray) -> str | None:
+    """The month most line items start in (as :func:`costlib.read` tells it), by row count."""
+    if "UsageStartDate" not in items.columns or not len(items):
+        return None
+    starts = items["UsageStartDate"]
+    dated = starts.notna().to_numpy()
+    if not dated.any():
+        return None
+    months = starts[dated].dt.strftime("%Y-%m").to_numpy(object)
+    per_month = pd.Series(counts[dated]).groupby(months).sum()
+    best = per_month.max()
+    return str(sorted(per_month.index[per_month == best])[0])
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names as pandas gives them: blank ones named, repeated ones numbered."""
+    out, seen = [], {}
+    for i, name in enumerate(names):
+        name = name or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            candidate = f"{name}.{seen[name]}"
+            while candidate in seen:
+                seen[name] += 1
+                candidate = f"{name}.{seen[name]}"
+            seen[candidate] = 0
+            name = candidate
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out

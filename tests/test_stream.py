@@ -1,0 +1,308 @@
+"""Streamed bills (``costlib.stream``) answer exactly as the bills read whole, chunk after chunk."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+
+import costlib
+from conftest import SCOPELY, sample
+from costlib import files
+from costlib.cli import main
+from costlib.report import report
+from costlib.stream import CondensedBill, read_condensed
+
+try:
+    import pyarrow  # noqa: F401
+
+    ENGINES = ["pandas", "pyarrow"]
+except ImportError:  # the pandas engine alone: the same answers, slower
+    ENGINES = ["pandas"]
+
+SMALL = 30_000  # bytes a chunk: some 60 rows, so that a sample makes 50 to 150 chunks
+PACIFIC = "America/Los_Angeles"
+#: (report options) asked of every file: windows, zones, spreading, tag chains
+QUESTIONS = [
+    {},
+    {"tz": PACIFIC, "spread": True},
+    {"tag": list(costlib.LAMBDA_TAGS), "tz": PACIFIC, "start": "2026-03-08",
+     "end": "2026-03-09 12:00"},
+    {"tag": "user:Project", "start": "2026-02-10 06:00", "spread": True},
+]
+SAMPLES = ["tags-2026-02", "tags-2026-03", "tags-2026-11", "line-items-2026-01",
+           "billing-csv-2026-03", "spreadsheet-copy"]
+
+
+def same_answers(path, engine: str, chunk_bytes: int = SMALL, invoice=None) -> CondensedBill:
+    """Assert that every question gets the same answer, to the unit, streamed or read whole."""
+    whole = costlib.read(path)
+    streamed = read_condensed(path, engine=engine, chunk_bytes=chunk_bytes)
+    assert isinstance(streamed, CondensedBill)
+    for attribute in ("name", "account", "month", "kind", "invoice_id", "cost_column", "tags",
+                      "closed"):
+        assert getattr(streamed, attribute) == getattr(whole, attribute), attribute
+    assert streamed.line_items == len(whole.items)
+    pd.testing.assert_frame_equal(streamed.controls, whole.controls)
+    for question in QUESTIONS:
+        options = {**question, "invoice": invoice}
+        if "tag" in question and not {*np.atleast_1d(question["tag"])} & set(whole.tags):
+            options["tag"] = None
+        assert report(streamed, **options).as_dict() == report(whole, **options).as_dict(), \
+            question
+        kept = {k: v for k, v in options.items() if k not in ("invoice",)}
+        a, b = costlib.spend(streamed, **kept), costlib.spend(whole, **kept)
+        assert np.array_equal(a.table, b.table) and a.users == b.users
+        assert a.total_units == b.total_units
+    return streamed
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("part", SAMPLES)
+def test_every_sample_streams_to_the_same_answers(samples, part, engine):
+    invoice = sample(samples, "billing-csv-2026-03") if part == "tags-2026-03" else None
+    streamed = same_answers(sample(samples, part), engine, invoice=invoice)
+    if part.startswith("tags-"):
+        assert len(streamed.items) < streamed.line_items  # condensed: fewer rows than the file
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_conformance_file_streams_to_the_same_answers(engine):
+    same_answers(SCOPELY, engine, chunk_bytes=200)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_one_chunk_or_many_give_the_same_bill(samples, engine):
+    path = sample(samples, "tags-2026-03")
+    one = read_condensed(path, engine=engine, tags="user:Owner")
+    many = read_condensed(path, engine=engine, tags="user:Owner", chunk_bytes=20_000)
+    assert report(one, tz=PACIFIC).as_dict() == report(many, tz=PACIFIC).as_dict()
+    assert list(one.items.columns) == ["InvoiceID", "PayerAccountId", "LinkedAccountId",
+                                       "RecordType", "ProductName", "UsageStartDate",
+                                       "UsageEndDate", "BlendedCost", "user:Owner"]
+
+
+def test_only_the_tags_asked_for_are_kept_but_all_are_known(samples):
+    path = sample(samples, "tags-2026-02")
+    bill = read_condensed(path, tags=["user:Owner"])
+    assert [c for c in bill.items.columns if ":" in c] == ["user:Owner"]
+    assert bill.tags == costlib.read(path).tags
+    with pytest.raises(costlib.OptionError, match=r"no tag column user:Ownr \(tags in this "
+                       r"file: aws:createdBy, user:Name, user:Owner, user:Project\)"):
+        costlib.spend(bill, "user:Ownr")
+
+
+def test_types_are_the_tidy_tables(samples):
+    bill = read_condensed(sample(samples, "tags-2026-02"))
+    items = bill.items
+    assert str(items["UsageStartDate"].dtype) == "datetime64[ns, UTC]"
+    assert items["BlendedCost"].dtype == np.float64
+    assert items["PayerAccountId"].iloc[0] == "012345678901"
+    assert bill.rows.sum() == bill.line_items and (bill.rows >= 0).all()
+    assert "condensed" not in repr(bill) and "sums" in repr(bill)
+
+
+# --- exact sums ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_large_sums_stay_exact_to_the_unit(tmp_path, engine):
+    """Sums of over $112,590 (2**50 units) do not survive float dollars exactly: they are kept
+    in pieces that do."""
+    rows = [("2026-03-02 10:00:00", "2026-03-02 11:00:00", f"{cost}", "alice")
+            for cost in ("90071.99254741", "90071.99254747", "0.00000001", "-0.33333333",
+                         "123456.78901234")] * 7
+    path = write_csv(tmp_path / "big.csv", rows)
+    same_answers(path, engine, chunk_bytes=400)
+    bill = read_condensed(path, engine=engine)
+    assert len(bill.items) > 2  # split into pieces (and the credit kept apart by its sign)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rows_lasting_hours_are_spread_as_the_whole_file_spreads_them(tmp_path, engine):
+    rows = [("2026-03-01 00:00:00", "2026-03-01 07:00:00", "0.00000101", "bob"),
+            ("2026-03-01 00:00:00", "2026-03-01 07:00:00", "0.00000102", "bob"),
+            ("2026-03-01 00:00:00", "2026-03-16 19:58:36", "12.34567891", "bob"),
+            ("", "", "-5.00000000", "bob")] * 5
+    same_answers(write_csv(tmp_path / "spread.csv", rows), engine, chunk_bytes=300)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+HEADER = ("InvoiceID,PayerAccountId,LinkedAccountId,RecordType,RecordId,ProductName,"
+          "UsageStartDate,UsageEndDate,BlendedCost,user:Owner")
+
+
+def write_csv(path, rows, header=HEADER):
+    lines = [header]
+    for i, (start, end, cost, owner) in enumerate(rows):
+        lines.append(f'"Estimated","012345678901","012345678901","LineItem","{10**25 + i}",'
+                     f'"Amazon S3","{start}","{end}","{cost}","{owner}"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def good_rows(n: int):
+    return [("2026-03-01 00:00:00", "2026-03-01 01:00:00", "0.50000000", "alice")] * n
+
+
+BAD = {
+    "cost": (("2026-03-01 00:00:00", "2026-03-01 01:00:00", "abc", "alice"),
+             "row 1802: BlendedCost is not a number ('abc')"),
+    "blank cost": (("2026-03-01 00:00:00", "2026-03-01 01:00:00", "", "alice"),
+                   "row 1802: BlendedCost is blank"),
+    "infinite cost": (("2026-03-01 00:00:00", "2026-03-01 01:00:00", "inf", "alice"),
+                      "row 1802: BlendedCost is not a number ('inf')"),
+    "date": (("2026-02-30 00:00:00", "2026-03-01 01:00:00", "0.5", "alice"),
+             "row 1802: UsageStartDate is not a date ('2026-02-30 00:00:00', "
+             "expected YYYY-MM-DD HH:MM:SS)"),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_value_in_a_late_chunk_is_named_by_its_row_in_the_file(tmp_path, case, engine):
+    row, words = BAD[case]
+    path = write_csv(tmp_path / "late.csv", good_rows(1800) + [row] + good_rows(50))
+    with pytest.raises(costlib.BillError) as whole:
+        costlib.read(path)
+    with pytest.raises(costlib.BillError) as streamed:
+        read_condensed(path, engine=engine, chunk_bytes=10_000)
+    assert str(streamed.value) == str(whole.value) == f"{path}: {words}"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_row_with_too_many_fields_is_named_by_its_line(tmp_path, engine):
+    path = write_csv(tmp_path / "wide.csv", good_rows(1500))
+    lines = path.read_text().splitlines()
+    lines[1234] += ',"extra"'
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(costlib.BillError) as whole:
+        costlib.read(path)
+    with pytest.raises(costlib.BillError) as streamed:
+        read_condensed(path, engine=engine, chunk_bytes=10_000)
+    assert str(streamed.value) == str(whole.value)
+    assert "line 1235" in str(streamed.value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_values_holding_line_ends_survive_chunk_cuts(tmp_path, engine):
+    rows = good_rows(400)
+    path = write_csv(tmp_path / "multiline.csv", rows)
+    text = path.read_text().replace('"Amazon S3"', '"Amazon\nS3, with a line end"')
+    path.write_text(text)
+    same_answers(path, engine, chunk_bytes=1000)
+
+
+def test_the_cli_reports_from_the_stream_with_the_same_json(samples, capsys):
+    path = sample(samples, "tags-2026-11")
+    assert main(["report", str(path), "--json", "--quiet", "--tz", PACIFIC]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = json.loads(json.dumps(report(costlib.read(path), tz=PACIFIC).as_dict()))
+    assert printed == expected
+
+
+def test_no_progress_bar_when_the_output_is_not_a_terminal(samples, capsys):
+    read_condensed(sample(samples, "tags-2026-02"))
+    read_condensed(sample(samples, "tags-2026-02"), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_dataframe_is_refused_with_a_friendly_type_error(samples):
+    with pytest.raises(TypeError, match="not a DataFrame"):
+        read_condensed(costlib.read(sample(samples, "tags-2026-02")).items)
+
+
+# --- S3: ranged reads -------------------------------------------------------------------------
+
+BUCKET = "copydbr"
+
+
+@pytest.fixture
+def bucket(aws_env):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    yield s3
+    for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
+
+
+@pytest.fixture
+def gets(monkeypatch):
+    """Every GetObject the readers send, with its Range; small read-ahead, so many ranges."""
+    seen = []
+    client = boto3.client("s3")
+    client.meta.events.register(
+        "before-call.s3.GetObject",
+        lambda params, **_: seen.append(params.get("headers", {}).get("Range")))
+    monkeypatch.setattr(files, "s3_client", lambda: client)
+    monkeypatch.setattr(files, "READ_AHEAD", 1 << 15)
+    return seen
+
+
+@pytest.mark.parametrize("part", ["tags-2026-02", "line-items-2026-01"])
+def test_s3_objects_are_read_in_ranges_and_read_the_same(samples, bucket, gets, part):
+    path = sample(samples, part)
+    key = path.name
+    data = path.read_bytes()
+    bucket.put_object(Bucket=BUCKET, Key=key, Body=data)
+    url = f"s3://{BUCKET}/{key}"
+    streamed = read_condensed(url, chunk_bytes=20_000)
+    local = costlib.read(path)
+    assert report(streamed).as_dict() == {**report(local).as_dict(), "file": key}
+    assert len(gets) > 3 and all(gets), gets
+    spans = [tuple(map(int, r.removeprefix("bytes=").split("-"))) for r in gets]
+    assert all(end - start + 1 < len(data) for start, end in spans)  # never the whole object
+    gets.clear()
+    whole = costlib.read(url)  # the in-memory reader goes through the same ranged file
+    pd.testing.assert_frame_equal(whole.items, local.items)
+    assert len(gets) >= 2 and all(gets)
+
+
+def test_a_zip_member_on_s3_is_not_downloaded_before_it_is_inflated(tmp_path, bucket, gets):
+    from costlib.sample import write_bill
+
+    path = write_bill(tmp_path / costlib.bill_name("012345678901", "2026-03"), month="2026-03",
+                      resources=40, seed=3)
+    bucket.put_object(Bucket=BUCKET, Key=path.name, Body=path.read_bytes())
+    opened = files.open_source(f"s3://{BUCKET}/{path.name}")
+    with opened.stream as stream:
+        stream.read(10)
+        asked = sum(end - start + 1 for start, end in (
+            map(int, r.removeprefix("bytes=").split("-")) for r in gets))
+    assert asked < path.stat().st_size / 2  # the first range, the central directory, a block
+
+
+def test_an_object_rewritten_while_it_is_read_is_refused(bucket, monkeypatch):
+    monkeypatch.setattr(files, "FIRST_RANGE", 1 << 10)
+    body = b"x" * 100_000
+    bucket.put_object(Bucket=BUCKET, Key="bill.csv", Body=body)
+    raw = files.S3Object(f"s3://{BUCKET}/bill.csv")
+    assert raw.size == len(body)
+    bucket.put_object(Bucket=BUCKET, Key="bill.csv", Body=b"y" * 100_000)
+    raw.seek(50_000)
+    with pytest.raises(costlib.BillNotFoundError, match="changed while it was read"):
+        raw.read(10)
+
+
+def test_an_empty_s3_object_is_an_empty_file(bucket):
+    bucket.put_object(Bucket=BUCKET, Key="empty.csv", Body=b"")
+    with pytest.raises(costlib.BillError, match="empty.csv: the file is empty"):
+        read_condensed(f"s3://{BUCKET}/empty.csv")
+
+
+def test_a_stored_zip_member_reads_too(tmp_path, samples):
+    source = sample(samples, "tags-2026-02")
+    with zipfile.ZipFile(source) as archive:
+        name, text = archive.namelist()[0], archive.read(archive.namelist()[0])
+    stored = tmp_path / source.name
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, text)
+    stored.write_bytes(buffer.getvalue())
+    assert report(read_condensed(stored)).as_dict() == report(costlib.read(source)).as_dict()
