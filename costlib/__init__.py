@@ -26,11 +26,12 @@ from .spend import (
     spend,
     spend_per_user,
 )
+from .stream import CondensedBill, read_condensed
 from .timezones import PACIFIC, UTC
 
 __all__ = [
-    "Bill", "BillError", "BillNotFoundError", "CostlibError", "DEFAULT_TAG", "InvoiceCheck",
-    "LAMBDA_TAGS", "OptionError", "PACIFIC", "Report", "Spend", "UNTAGGED", "UTC", "bill_name",
-    "blended_total", "check_invoice", "daily_spend", "parse_name", "read", "report",
-    "sample_path", "spend", "spend_per_user",
+    "Bill", "BillError", "BillNotFoundError", "CondensedBill", "CostlibError", "DEFAULT_TAG",
+    "InvoiceCheck", "LAMBDA_TAGS", "OptionError", "PACIFIC", "Report", "Spend", "UNTAGGED", "UTC",
+    "bill_name", "blended_total", "check_invoice", "daily_spend", "parse_name", "read",
+    "read_condensed", "report", "sample_path", "spend", "spend_per_user",
 ]

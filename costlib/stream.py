@@ -240,7 +240,9 @@ def _progress_bar(opened: Opened, progress: bool | None):
             from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return contextlib.nullcontext()
-    return tqdm(total=opened.size, desc=os.path.basename(opened.name), unit="B",
+    named = parse_name(opened.name)
+    what = f"{named.account} {named.month}" if named.month else os.path.basename(opened.name)
+    return tqdm(total=opened.size, desc=f"reading {what}", unit="B",
                 unit_scale=True, unit_divisor=1024, delay=PROGRESS_DELAY, leave=False,
                 dynamic_ncols=True)
 
