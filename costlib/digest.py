@@ -15,7 +15,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO
 
@@ -30,6 +30,7 @@ from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
 from .invoice import CUSTOM_CHARGE
 from .read import Bill, read, sample_path
 from .spend import HOUR, Spend, spend
+from .stream import read_condensed
 from .timezones import UTC, instant, local_time
 
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify
@@ -91,9 +92,10 @@ class BucketSource:
     def label(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
-    def read(self, file: MonthFile) -> Bill:
-        """The month's bill, read from S3."""
-        return read(file.url)
+    def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
+        """The month's bill, streamed from S3 and condensed to what the email needs (the
+        ``tags`` naming users): memory follows the distinct keys, not the rows."""
+        return read_condensed(file.url, tags=list(tags) or None, progress=False)
 
 
 class LocalSource:
@@ -111,7 +113,7 @@ class LocalSource:
         """One entry per bill, by month."""
         return {m: MonthFile(m, b.name, f"local:{id(b)}") for m, b in self.bills.items()}
 
-    def read(self, file: MonthFile) -> Bill:
+    def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
         """The bill already read."""
         return self.bills[file.month]
 
@@ -245,7 +247,7 @@ def gather(config: Config, day: dt.date, source: BucketSource | LocalSource, *,
         summary = cache.get(month, file.etag) if cache is not None else None
         if summary is None or detail_days & set(summary.daily):
             log.info("reading %s", file.url)
-            bill = source.read(file)
+            bill = source.read(file, _tags(config))
             summary, detail = summarize(bill, file, config, detail_days, now)
             del bill
             digest.read.append(month)
@@ -393,6 +395,14 @@ def _overlaps(month: str, first: dt.date, last: dt.date) -> bool:
 def _day_before(t: np.datetime64, tz: str) -> dt.date:
     """The local day of the last instant before ``t``: the day of data that end at ``t``."""
     return local_time(t - np.timedelta64(1, "ns"), tz).date()
+
+
+def _tags(config: Config) -> list[str]:
+    """Every tag column the account's and the grants' figures are split by."""
+    tags = list(config.tag)
+    for grant in config.grants:
+        tags += [t for t in grant.tag or () if t not in tags]
+    return tags
 
 
 def fingerprint(config: Config) -> str:
