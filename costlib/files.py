@@ -385,9 +385,9 @@ def split_s3_url(url: str) -> tuple[str, str]:
 
 def s3_client():
     """A boto3 S3 client; credentials and endpoint come from the environment or the role."""
-    import boto3
+    from .aws import client
 
-    return boto3.client("s3")
+    return client("s3")
 
 
 def read_s3(url: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -64,6 +65,21 @@ def aws_env(s3_endpoint, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@contextlib.contextmanager
+def s3_bucket(name: str):
+    """A new bucket on the loopback server, emptied and deleted afterwards."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    try:
+        yield s3
+    finally:
+        for obj in s3.list_objects_v2(Bucket=name).get("Contents", []):
+            s3.delete_object(Bucket=name, Key=obj["Key"])
+        s3.delete_bucket(Bucket=name)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None

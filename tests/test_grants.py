@@ -9,10 +9,10 @@ import logging
 import zipfile
 from fractions import Fraction
 
-import boto3
 import pytest
 
 import costlib
+from conftest import s3_bucket
 from costlib import money
 from costlib.config import parse_config
 from costlib.digest import BucketSource, LocalSource, MonthFile, fingerprint, gather, summarize
@@ -143,12 +143,8 @@ def test_month_summary_survives_json():
 
 @pytest.fixture
 def bucket(aws_env):
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    yield s3
-    for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
-    s3.delete_bucket(Bucket=BUCKET)
+    with s3_bucket(BUCKET) as s3:
+        yield s3
 
 
 def test_cache_keeps_closed_months_for_one_fingerprint_and_etag(bucket, caplog):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import costlib
-from conftest import SCOPELY, sample
+from conftest import SCOPELY, s3_bucket, sample
 from costlib import files
 from costlib.cli import main
 from costlib.report import report
@@ -224,12 +224,8 @@ BUCKET = "copydbr"
 
 @pytest.fixture
 def bucket(aws_env):
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    yield s3
-    for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
-    s3.delete_bucket(Bucket=BUCKET)
+    with s3_bucket(BUCKET) as s3:
+        yield s3
 
 
 @pytest.fixture
