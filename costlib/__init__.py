@@ -9,25 +9,30 @@
 
 Reading gives one tidy table of charge rows (``bill.items``) with the total rows kept apart
 (``bill.controls``); every question below is answered from that table.
+
+The names below are loaded on first use, so that ``import costlib`` (and the ``costlib``
+command) does not wait for pandas before it has something to do.
 """
 
-from .errors import BillError, BillNotFoundError, CostlibError, OptionError
-from .files import bill_name, parse_name
-from .invoice import InvoiceCheck, check_invoice
-from .read import Bill, read, sample_path
-from .report import Report, report
-from .spend import (
-    DEFAULT_TAG,
-    LAMBDA_TAGS,
-    UNTAGGED,
-    Spend,
-    blended_total,
-    daily_spend,
-    spend,
-    spend_per_user,
-)
-from .stream import CondensedBill, read_condensed
-from .timezones import PACIFIC, UTC
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+#: Where each public name lives.
+_HOMES = {
+    "errors": ("BillError", "BillNotFoundError", "CostlibError", "OptionError"),
+    "files": ("bill_name", "parse_name", "sample_path"),
+    "layout": ("Bill", "DEFAULT_TAG"),
+    "invoice": ("InvoiceCheck", "check_invoice"),
+    "reading": ("read",),
+    "reporting": ("Report", "report"),
+    "spending": ("LAMBDA_TAGS", "UNTAGGED", "Spend", "blended_total", "daily_spend", "spend",
+                 "spend_per_user"),
+    "stream": ("CondensedBill", "read_condensed"),
+    "timezones": ("PACIFIC", "UTC"),
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Bill", "BillError", "BillNotFoundError", "CondensedBill", "CostlibError", "DEFAULT_TAG",
@@ -35,3 +40,36 @@ __all__ = [
     "bill_name", "blended_total", "check_invoice", "daily_spend", "parse_name", "read",
     "read_condensed", "report", "sample_path", "spend", "spend_per_user",
 ]
+
+
+def __getattr__(name: str):
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'costlib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # what editors and type checkers see
+    from .errors import BillError, BillNotFoundError, CostlibError, OptionError
+    from .files import bill_name, parse_name, sample_path
+    from .invoice import InvoiceCheck, check_invoice
+    from .layout import DEFAULT_TAG, Bill
+    from .reading import read
+    from .reporting import Report, report
+    from .spending import (
+        LAMBDA_TAGS,
+        UNTAGGED,
+        Spend,
+        blended_total,
+        daily_spend,
+        spend,
+        spend_per_user,
+    )
+    from .stream import CondensedBill, read_condensed
+    from .timezones import PACIFIC, UTC

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from .errors import CostlibError
-from .read import sample_path
-from .spend import DEFAULT_TAG
-from .timezones import UTC
+from .files import sample_path
+from .layout import DEFAULT_TAG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--tag", action="append", metavar="TAG",
                      help=f"tag naming the user (default {DEFAULT_TAG}); repeat for a fallback "
                      "chain: --tag user:Owner --tag user:Project")
-    rep.add_argument("--tz", default=UTC, metavar="ZONE",
+    rep.add_argument("--tz", default="UTC", metavar="ZONE",
                      help="time zone of the days and of --start/--end (default UTC), "
                      "e.g. America/Los_Angeles")
     rep.add_argument("--start", metavar="WHEN", help="window start (date or date-time, in --tz)")
@@ -103,12 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import report
     from .stream import read_condensed
 
+    # pandas, which the answers need, loads on the other core while the file is being read.
+    threading.Thread(target=_preload, args=(".reporting",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
                           progress=False if args.quiet else None)
+    from .reporting import report
+
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
                     end=args.end, invoice=args.invoice, spread=args.spread)
     if args.plot:
@@ -122,6 +126,13 @@ def _report(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"\nplot saved to {args.plot}")
     return 0
+
+
+def _preload(module: str) -> None:
+    try:
+        importlib.import_module(module, __package__)
+    except ImportError:  # raised again, and reported, where the module is used
+        pass
 
 
 def _sample(args: argparse.Namespace) -> int:

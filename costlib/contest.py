@@ -43,8 +43,8 @@ from . import money
 from .errors import CostlibError
 from .files import parse_name
 from .invoice import check_invoice
-from .read import Bill, read, sample_path
-from .spend import UNTAGGED, spend
+from .reading import Bill, read, sample_path
+from .spending import UNTAGGED, spend
 from .timezones import PACIFIC
 
 BILL_ENV = "COSTLIB_BILL"

@@ -28,8 +28,8 @@ from .errors import OptionError
 from .files import bill_name, parse_name
 from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
 from .invoice import CUSTOM_CHARGE
-from .read import Bill, read, sample_path
-from .spend import HOUR, Spend, spend
+from .reading import Bill, read, sample_path
+from .spending import HOUR, Spend, spend
 from .stream import read_condensed
 from .timezones import UTC, instant, local_time
 

@@ -59,6 +59,13 @@ def bill_name(account: str, month: str, *, tags: bool = True) -> str:
     return f"{account}-aws-billing-{what}-{month}.csv.zip"
 
 
+def sample_path() -> str:
+    """The path of the small sample bill that ships inside the package."""
+    from .sample import DEFAULT_SAMPLE
+
+    return os.path.join(os.path.dirname(__file__), "data", DEFAULT_SAMPLE)
+
+
 def open_bill(source: str | os.PathLike | IO) -> tuple[str, IO[bytes]]:
     """Return ``(name, binary stream of the CSV text)`` for a path, an ``s3://`` URL or a file.
 

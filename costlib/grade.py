@@ -37,9 +37,9 @@ from zoneinfo import ZoneInfo
 from . import contest, money
 from .errors import CostlibError
 from .files import read_s3
-from .read import Bill, read, sample_path
+from .reading import Bill, read, sample_path
 from .sandbox import GIB, Limits, Run, _clip, run_notebook
-from .spend import UNTAGGED, spend
+from .spending import UNTAGGED, spend
 from .timezones import PACIFIC
 
 KINDS = (".ipynb", ".json")

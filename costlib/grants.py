@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import money
-from .spend import Spend
+from .spending import Spend
 
 log = logging.getLogger("costlib.notify")
 

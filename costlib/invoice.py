@@ -17,7 +17,7 @@ import numpy as np
 
 from . import money
 from .errors import OptionError
-from .read import Bill, read
+from .reading import Bill, read
 
 HALF_CENT = money.UNIT // 200
 CUSTOM_CHARGE = "Custom Charge"

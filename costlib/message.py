@@ -24,7 +24,7 @@ from . import money
 from .digest import DAY, SPARK_DAYS, Digest
 from .files import bill_name
 from .grants import BURN_DAYS, GrantStatus
-from .spend import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
+from .spending import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
 from .timezones import local_time
 
 SPARKS = "▁▂▃▄▅▆▇█"

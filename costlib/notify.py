@@ -32,7 +32,7 @@ from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather
 from .errors import OptionError
 from .grants import SummaryCache
 from .message import Email, compose, compose_grant, compose_missing, day_label, time_label
-from .read import Bill, read
+from .reading import Bill, read
 from .send import Markers, send
 from .timezones import local_time
 

@@ -1,6 +1,6 @@
 """The per-user daily plot: who spent what, day by day, in a window.
 
-Drawn from :attr:`costlib.spend.Spend.daily` after :func:`fold_users`, so that the lines carry
+Drawn from :attr:`costlib.Spend.daily` after :func:`fold_users`, so that the lines carry
 exactly the numbers of a table the caller can check. Importing this module does not import
 ``matplotlib.pyplot`` (which would pick an interactive backend): :func:`save_plot` renders
 with ``Figure`` + ``FigureCanvasAgg`` and works on a headless machine, and :func:`plot_daily`
@@ -19,7 +19,7 @@ from matplotlib import dates as mdates
 from matplotlib import ticker
 from matplotlib.axes import Axes
 
-from .spend import OTHER, UNTAGGED, UNTAGGED_LABEL, Spend, fold_counted, fold_users
+from .spending import OTHER, UNTAGGED, UNTAGGED_LABEL, Spend, fold_counted, fold_users
 
 __all__ = ["OTHER", "UNTAGGED_LABEL", "DollarFormatter", "default_title", "fold_users",
            "plot_daily", "save_plot"]
@@ -36,7 +36,7 @@ def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = 
                ax: Axes | None = None) -> Axes:
     """Draw daily spend per user, one line with a marker per day, and return the Axes.
 
-    ``data`` is a :class:`~costlib.spend.Spend` (or its ``.daily`` table). The ``top`` users
+    ``data`` is a :class:`~costlib.Spend` (or its ``.daily`` table). The ``top`` users
     get a line each, the rest one ``"other"`` line, untagged spend its own ``"untagged"``
     line; the lines hold exactly ``fold_users(data.daily, top)``.
 

@@ -8,7 +8,7 @@
     >>> costlib.report(bill).as_dict() == costlib.report(whole).as_dict()
     True
 
-:func:`read_condensed` gives a :class:`CondensedBill`: a :class:`~costlib.read.Bill` whose
+:func:`read_condensed` gives a :class:`CondensedBill`: a :class:`~costlib.Bill` whose
 ``items`` hold one row per distinct combination of the columns the questions need (record type,
 product, accounts, invoice, start and end of usage, the tags asked for) and of the cost's sign,
 with the cost summed exactly. The invoice check, spend per user and per day, windows, time zones
@@ -33,6 +33,7 @@ refuses the file. Without pyarrow every chunk is parsed that way: slower, the sa
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import itertools
 import os
@@ -43,26 +44,31 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from . import money
 from .errors import BillError
 from .files import Opened, open_source, parse_name
-from .read import (
+from .layout import (
     CLOUDCHECKR_RECORD_TYPES,
     CONTROL_RECORD_TYPES,
     DATE_COLUMNS,
     NUMERIC_COLUMNS,
     Bill,
-    _bad_date,
-    _date_format,
-    _dbr_or_copy,
-    _first_line,
-    _header_kind,
-    _numbers,
+    bad_date,
+    date_format,
+    dbr_or_copy,
+    first_line,
+    header_kind,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CHUNK_BYTES", "KEY_COLUMNS", "CondensedBill", "read_condensed"]
 
@@ -70,8 +76,10 @@ __all__ = ["CHUNK_BYTES", "KEY_COLUMNS", "CondensedBill", "read_condensed"]
 KEY_COLUMNS = ("InvoiceID", "PayerAccountId", "LinkedAccountId", "RecordType", "ProductName",
                "UsageStartDate", "UsageEndDate")
 CHUNK_BYTES = 4 << 20  #: bytes of CSV text parsed at a time
-PIECE_BYTES = 1 << 20  #: bytes read (inflated) at a time
+PIECE_BYTES = 1 << 18  #: bytes read (inflated) at a time: small enough to be recycled memory
 PARSERS = 2  #: chunks parsed at once, each by one thread
+AHEAD = 3  #: chunks handed to the parsers before the oldest is summed
+QUEUED = 2  #: chunks read ahead of the parsers
 BATCH_ROWS = 1 << 16  #: rows summed per key at a time
 #: A group's cost is stored in pieces of at most this many units, so that every piece survives
 #: the trip to float dollars and back (``money.units``) exactly.
@@ -83,7 +91,7 @@ _HOUR = 3600 * 10**9
 
 @dataclass(frozen=True, eq=False)
 class CondensedBill(Bill):
-    """A :class:`~costlib.read.Bill` whose charge rows are summed per distinct combination of
+    """A :class:`~costlib.Bill` whose charge rows are summed per distinct combination of
     the columns kept; ``rows[i]`` line items of the file make up ``items.iloc[i]`` (a sum too
     large for float dollars to hold exactly is split over rows side by side, the first of
     them counting the line items).
@@ -121,82 +129,95 @@ def read_condensed(source, tags: str | Sequence[str] | None = None, *,
     or a fallback chain as :func:`costlib.spend` takes); ``None`` keeps them all (fewer tags,
     fewer distinct keys, less memory). ``progress`` shows a progress bar when the read takes
     more than a moment: ``None`` in a terminal or a notebook, ``True`` always, ``False`` never.
-    ``engine`` is ``"pyarrow"``, ``"pandas"`` (slower, no pyarrow needed) or ``"auto"``.
+    ``engine`` is ``"pyarrow"`` (``"auto"``) or ``"pandas"`` (slower, the same answers).
 
     See also :func:`costlib.read` (every row and column, in memory).
     """
-    if isinstance(source, (pd.DataFrame, pd.Series)):
+    if type(source).__module__.partition(".")[0] == "pandas":  # a DataFrame or Series
         raise TypeError("read_condensed() takes a path, an s3:// URL or an open file, "
                         "not a DataFrame; the DataFrame is already read")
     keep_tags = None if tags is None else (tags,) if isinstance(tags, str) else tuple(tags)
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be at least 1, not {chunk_bytes!r}")
-    arrow = _pyarrow(engine)
+    if engine not in ("auto", "pyarrow", "pandas"):
+        raise ValueError(f"engine must be 'auto', 'pyarrow' or 'pandas', not {engine!r}")
     opened = open_source(source)
     with opened.stream, _progress_bar(opened, progress) as bar:
         chunks = _Chunks(opened, chunk_bytes, bar)
         try:
-            return _Condenser(opened.name, chunks, keep_tags, arrow).run()
+            return _Condenser(opened.name, chunks, keep_tags, engine != "pandas").run()
         finally:
             chunks.close()
-
-
-def _pyarrow(engine: str):
-    if engine not in ("auto", "pyarrow", "pandas"):
-        raise ValueError(f"engine must be 'auto', 'pyarrow' or 'pandas', not {engine!r}")
-    if engine == "pandas":
-        return None
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.compute
-        import pyarrow.csv
-    except ImportError:
-        if engine == "pyarrow":
-            raise
-        return None
-    return pyarrow
 
 
 # --- chunks of CSV text ---------------------------------------------------------------------
 
 class _Chunks:
     """The CSV text in pieces of about ``size`` bytes, each ending at a line end, read (and
-    inflated) by a thread of its own while the caller parses the previous piece."""
+    inflated) by a thread of its own while the caller parses the previous pieces.
+
+    Each piece is a ``memoryview`` of a buffer that the caller hands back with
+    :meth:`release` once done with it: the few buffers in flight are filled again and again,
+    rather than fresh memory being asked of the system for every piece.
+    """
 
     def __init__(self, opened: Opened, size: int, bar) -> None:
         self.name = opened.name
         self._stream, self._size, self._bar = opened.stream, size, bar
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUED)
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="costlib-read", daemon=True)
         self._thread.start()
 
     def _produce(self) -> None:
         try:
-            buffer = bytearray()  # read, not handed on yet
-            piece = max(1, min(self._size, PIECE_BYTES))
+            carry = b""  # the start of a line that the last piece did not end
             end = False
             while not end and not self._stop.is_set():
-                data = self._stream.read(piece)
-                end = not data
-                if data:
-                    if self._bar is not None:
-                        self._bar.update(len(data))
-                    buffer += data
-                    del data
-                    if len(buffer) < self._size:
-                        continue
-                    cut = buffer.rfind(b"\n") + 1  # 0: no line end yet, read on
-                else:
-                    cut = len(buffer)
+                buffer = self._buffer(len(carry))
+                buffer[: len(carry)] = carry
+                filled, end = self._fill(buffer, len(carry), self._size)
+                cut = filled if end else buffer.rfind(b"\n", 0, filled) + 1
+                while not cut and not end:  # a line longer than the buffer: a larger one
+                    larger = bytearray(2 * len(buffer))
+                    larger[:filled] = memoryview(buffer)[:filled]
+                    buffer = larger
+                    filled, end = self._fill(buffer, filled, len(buffer) - PIECE_BYTES)
+                    cut = filled if end else buffer.rfind(b"\n", 0, filled) + 1
+                carry = bytes(memoryview(buffer)[cut:filled])
                 if cut:
-                    rest = buffer[cut:]
-                    del buffer[cut:]
-                    self._put(buffer)
-                    buffer = rest
+                    self._put(memoryview(buffer)[:cut])
+                else:
+                    self._free.put(buffer)
             self._put(None)
         except BaseException as err:  # handed to the reader, raised there
             self._put(err)
+
+    def _buffer(self, carry: int) -> bytearray:
+        """A buffer for ``carry`` bytes and a piece's worth of text after them."""
+        size = max(self._size, carry) + 2 * PIECE_BYTES
+        while True:
+            try:
+                buffer = self._free.get_nowait()
+            except queue.Empty:
+                return bytearray(size)
+            if len(buffer) >= size:
+                return buffer
+
+    def _fill(self, buffer: bytearray, filled: int, target: int) -> tuple[int, bool]:
+        """Read into ``buffer`` from ``filled`` on until ``target`` bytes are there;
+        ``(filled, end of the text)``."""
+        view = memoryview(buffer)
+        with view:
+            while filled < target:
+                got = self._stream.readinto(view[filled : filled + PIECE_BYTES])
+                if not got:
+                    return filled, True
+                if self._bar is not None:
+                    self._bar.update(got)
+                filled += got
+        return filled, False
 
     def _put(self, item) -> None:
         while not self._stop.is_set():
@@ -206,7 +227,7 @@ class _Chunks:
             except queue.Full:
                 continue
 
-    def __iter__(self) -> Iterator[bytearray]:
+    def __iter__(self) -> Iterator[memoryview]:
         while True:
             item = self._queue.get()
             if item is None:
@@ -214,6 +235,18 @@ class _Chunks:
             if isinstance(item, BaseException):
                 raise item
             yield item
+
+    def release(self, piece: memoryview) -> None:
+        """Hand a piece's buffer back, to be filled again once nothing looks at it any more."""
+        buffer = piece.obj
+        with contextlib.suppress(BufferError):
+            piece.release()
+        try:  # a bytearray refuses to change size while any view of it is alive
+            buffer.append(0)
+        except BufferError:
+            return  # still looked at: left to the garbage collector
+        del buffer[-1]
+        self._free.put(buffer)
 
     def close(self) -> None:
         self._stop.set()
@@ -279,7 +312,8 @@ class _Parsed:
 
 
 class _Condenser:
-    def __init__(self, name: str, chunks: _Chunks, tags: tuple[str, ...] | None, arrow) -> None:
+    def __init__(self, name: str, chunks: _Chunks, tags: tuple[str, ...] | None,
+                 arrow: bool) -> None:
         self.name, self.chunks, self.arrow = name, chunks, arrow
         self.tags = tags
 
@@ -294,10 +328,10 @@ class _Condenser:
         try:
             names = next(csv.reader([text]), [])
         except csv.Error as err:
-            raise BillError(f"{name}: not a well-formed CSV file ({_first_line(err)})") from None
+            raise BillError(f"{name}: not a well-formed CSV file ({first_line(err)})") from None
         self.header = _unique_names(names)
         self.header_line = header_line
-        self.kind, self.cost = _header_kind(name, self.header)
+        self.kind, self.cost = header_kind(name, self.header)
         file_tags = [c for c in self.header if ":" in c]
         wanted = file_tags if self.tags is None else [t for t in file_tags if t in self.tags]
         self.file_tags = tuple(file_tags)
@@ -305,8 +339,7 @@ class _Condenser:
         self.numeric = [c for c in NUMERIC_COLUMNS if c in self.header]  # (total rows)
         self.dates = [c for c in DATE_COLUMNS if c in self.header]
         self.texts = [c for c in self.keys if c not in self.dates]
-        self.codes = {c: _Codes(object) for c in self.texts}
-        self.codes.update({c: _Codes(np.int64) for c in self.dates})
+        self.codes = {c: _Codes() for c in self.keys}
         self.date_format: dict[str, str | None] = {c: None for c in self.dates}
         self.date_text: dict[str, dict[str, int]] = {c: {} for c in self.dates}  # text -> ns
         self.record_types: set[str] = set()
@@ -332,11 +365,12 @@ class _Condenser:
                 break
             self._setup(bytes(chunk[: end + 1]))
             rest = memoryview(chunk)[end + 1 :]
+            self._first_dates(rest)
             break
         else:
             raise BillError(f"{self.name}: the file is empty")
         first = [rest] if len(rest) else []
-        if self.arrow is None:
+        if not self.arrow:
             for data in itertools.chain(first, chunks):
                 self._finish(data, None)
         else:
@@ -346,7 +380,7 @@ class _Condenser:
                 ahead: collections.deque = collections.deque()
                 for data in itertools.chain(first, chunks):
                     ahead.append((data, parser.submit(self._parse, data)))
-                    if len(ahead) > PARSERS - 1:
+                    if len(ahead) > AHEAD:
                         self._finish(*ahead.popleft())
                 while ahead:
                     self._finish(*ahead.popleft())
@@ -356,17 +390,34 @@ class _Condenser:
 
     # one chunk
 
-    def _finish(self, data, parsing) -> None:
+    def _first_dates(self, text: memoryview) -> None:
+        """Tell how each date column is written by the first row, as :func:`costlib.read`
+        tells it by the first value, so that pyarrow parses dates from the first chunk on."""
+        end = bytes(text[: 1 << 16]).find(b"\n")
+        try:
+            row = next(csv.reader([bytes(text[: max(end, 0)]).decode("utf-8").rstrip("\r")]))
+        except (UnicodeDecodeError, csv.Error, StopIteration):
+            return
+        if len(row) == len(self.header):
+            for column in self.dates:
+                value = row[self.header.index(column)]
+                if value:
+                    self.date_format[column] = date_format(value)
+
+    def _finish(self, piece, parsing) -> None:
+        parsed = parsing.result() if parsing is not None else None  # done with the piece
+        data = piece
         if self.split is not None:  # the chunk before ended inside a quoted field
-            data = self.split[0] + bytes(data)
+            data = self.split[0] + bytes(piece)
             self.split = None
-            parsed = self._parse(data) if self.arrow is not None else None
-        else:
-            parsed = parsing.result() if parsing is not None else None
+            parsed = self._parse(data) if self.arrow else None
         try:
             self._take(parsed if parsed is not None else self._pandas(data))
         except _Split as split:
             self.split = (bytes(data), str(split))
+        finally:
+            if isinstance(piece, memoryview):
+                self.chunks.release(piece)
 
     def _undecided(self) -> bool:
         """Whether ``RecordId`` must still be looked at to tell a CloudCheckr copy."""
@@ -376,7 +427,6 @@ class _Condenser:
     def _parse(self, data) -> _Parsed | None:
         """Parse with pyarrow (in a thread of its own); ``None`` when pyarrow refuses the chunk
         or a value needs a closer look."""
-        pa, pcsv = self.arrow, self.arrow.csv
         text = pa.dictionary(pa.int32(), pa.string())
         types = {c: text for c in self.texts}
         # ISO dates are parsed by pyarrow (what it refuses, pandas gets to name); other
@@ -395,13 +445,16 @@ class _Condenser:
                 parse_options=pcsv.ParseOptions(newlines_in_values=False),
                 convert_options=pcsv.ConvertOptions(
                     column_types=types, include_columns=list(types), null_values=[""],
-                    strings_can_be_null=False, quoted_strings_can_be_null=True))
+                    strings_can_be_null=False, quoted_strings_can_be_null=True,
+                    check_utf8=False))  # (checked on the distinct values, in _columns)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
-        return self._columns(data, table, types)
+        try:
+            return self._columns(data, table, types)
+        except UnicodeDecodeError:
+            return None
 
     def _columns(self, data, table, types) -> _Parsed | None:
-        pa, pcsv, pc = self.arrow, self.arrow.csv, self.arrow.compute
         iso = {c for c in self.dates if pa.types.is_timestamp(types[c])}
         aws = "RecordId" in types
         rows = table.num_rows
@@ -432,19 +485,8 @@ class _Condenser:
         elif not np.isfinite(cost).all():
             return None
 
-        def whole_rows(at: np.ndarray) -> pd.DataFrame:
-            first = int(at[0])
-            rest = pcsv.read_csv(
-                pa.py_buffer(data),
-                read_options=pcsv.ReadOptions(column_names=self.header, use_threads=True,
-                                              skip_rows_after_names=first),
-                parse_options=pcsv.ParseOptions(newlines_in_values=False),
-                convert_options=pcsv.ConvertOptions(
-                    column_types={c: pa.string() for c in self.header},
-                    strings_can_be_null=False))
-            picked = rest.take(pa.array(at - first))
-            return pd.DataFrame({c: pd.Series(picked.column(c).to_pylist(), dtype="str")
-                                 for c in self.header})
+        def whole_rows(at: np.ndarray) -> pd.DataFrame:  # the total rows: a few a file
+            return self._pandas(data).whole_rows(at)
 
         def record_id_aws() -> bool:
             if not aws:
@@ -457,7 +499,9 @@ class _Condenser:
         """Parse as :func:`costlib.read` does, refusing what it refuses with its words."""
         import io
 
-        from .read import _parse_csv
+        import pandas as pd
+
+        from .reading import _numbers, _parse_csv
 
         stream = io.BytesIO(self.header_line + bytes(data))
         try:
@@ -506,7 +550,7 @@ class _Condenser:
                 if parsed.distinct and column in parsed.distinct:
                     uniques, local = parsed.distinct[column]
                 else:
-                    local, uniques = pd.factorize(instants[column])
+                    local, uniques = _factorize(instants[column])
                 codes[column] = self.codes[column].map(uniques)[local]
         self.record_types.update(parsed.strings["RecordType"][0])
         control = self._control(parsed.strings)
@@ -543,7 +587,9 @@ class _Condenser:
             if self.date_format[column] is None:
                 first = next((v for v in values if v != ""), None)  # in the order of the file
                 if first is not None:
-                    self.date_format[column] = _date_format(first)
+                    self.date_format[column] = date_format(first)
+            import pandas as pd
+
             text = pd.Series(new, dtype="str")
             fmt = self.date_format[column] or "ISO8601"
             parsed = pd.to_datetime(text.where(text != ""), format=fmt, errors="coerce",
@@ -553,7 +599,7 @@ class _Condenser:
                 bad_values = {new[i] for i in np.flatnonzero(bad)}
                 is_bad = np.array([v in bad_values for v in values], dtype=bool)
                 at = int(np.flatnonzero(is_bad[local])[0])
-                raise BillError(_bad_date(self.name, self.offset + at + 2, column,
+                raise BillError(bad_date(self.name, self.offset + at + 2, column,
                                           values[local[at]]))
             ns = _ns(parsed)
             known.update(zip(new, ns.tolist(), strict=True))
@@ -562,6 +608,8 @@ class _Condenser:
 
     def _tidy_controls(self, table: pd.DataFrame, at: np.ndarray,
                        instants: dict[str, np.ndarray]) -> pd.DataFrame:
+        from .reading import _numbers
+
         rows = at + self.offset + 2
         for column in self.numeric:
             table[column] = _numbers(self.name, table[column], rows, None)
@@ -581,26 +629,24 @@ class _Condenser:
             units = np.concatenate([b[1] for b in self.batch])
             counts = np.concatenate([b[2] for b in self.batch])
             self.batch, self.batched = [], 0
-            self.parts.append(_reduce(keys + [(units < 0).astype(np.int64)], units, counts,
-                                      self._sizes()))
+            self.parts.append(_reduce(keys + [(units < 0).astype(np.int64)], units, counts))
             self.pending += len(self.parts[-1][1])
             if self.pending > max(BATCH_ROWS, 2 * self.reduced):
                 self._combine()
-
-    def _sizes(self) -> list[int]:
-        return [max(1, len(self.codes[c].values)) for c in self.keys] + [2]
 
     def _combine(self) -> None:
         if len(self.parts) > 1:
             keys = [np.concatenate(k) for k in zip(*(p[0] for p in self.parts), strict=True)]
             units = np.concatenate([p[1] for p in self.parts])
             counts = np.concatenate([p[2] for p in self.parts])
-            self.parts = [_reduce(keys, units, counts, self._sizes())]
+            self.parts = [_reduce(keys, units, counts)]
         self.pending = self.reduced = len(self.parts[0][1]) if self.parts else 0
 
     # the bill
 
     def _bill(self) -> CondensedBill:
+        import pandas as pd
+
         self._add([], np.zeros(0, np.int64), np.zeros(0, np.int64))  # the last batch
         self._combine()
         if self.parts:
@@ -627,7 +673,7 @@ class _Condenser:
         items = pd.DataFrame(items)[order]
         controls = (pd.concat(self.controls, ignore_index=True) if self.controls
                     else self._no_controls())
-        kind = self.kind or _dbr_or_copy(self.record_types, lambda: self.record_id_aws)
+        kind = self.kind or dbr_or_copy(self.record_types, lambda: self.record_id_aws)
         from_name = parse_name(self.name)
         return CondensedBill(
             items=items, controls=controls, name=self.name,
@@ -642,6 +688,8 @@ class _Condenser:
         return next((v for v in self.codes[column].values if v != ""), None)
 
     def _no_controls(self) -> pd.DataFrame:
+        import pandas as pd
+
         frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in self.header})
         for column in self.numeric:
             frame[column] = frame[column].astype("float64")
@@ -657,26 +705,21 @@ class _Split(Exception):
 class _Codes:
     """A column's distinct values, numbered in the order they first appear in the file."""
 
-    def __init__(self, dtype) -> None:
-        self.dtype = dtype
+    def __init__(self) -> None:
         self.values: list = []
         self._numbers: dict = {}
-        self._index = pd.Index([], dtype=dtype)
 
-    def map(self, values) -> np.ndarray:
-        """The numbers of ``values`` (distinct; new ones numbered as they come)."""
-        if self.dtype is object:  # a few strings a chunk: a dict is quickest
-            numbers = self._numbers
-            codes = np.fromiter((numbers.get(v, -1) for v in values), np.int64, len(values))
-        else:  # dates: a few hundred a chunk
-            if len(self._index) != len(self.values):
-                self._index = pd.Index(np.asarray(self.values, self.dtype))
-            codes = self._index.get_indexer(values).astype(np.int64)
+    def map(self, values: Sequence) -> np.ndarray:
+        """The numbers of ``values`` (distinct, a few a chunk; new ones numbered as they come)."""
+        numbers = self._numbers
+        if isinstance(values, np.ndarray):
+            values = values.tolist()
+        codes = np.fromiter((numbers.get(v, -1) for v in values), np.int64, len(values))
         for i in np.flatnonzero(codes < 0):
             value = values[i]
-            code = self._numbers.get(value)
+            code = numbers.get(value)
             if code is None:
-                code = self._numbers[value] = len(self.values)
+                code = numbers[value] = len(self.values)
                 self.values.append(value)
             codes[i] = code
         return codes
@@ -689,43 +732,43 @@ def _ns(parsed: pd.Series) -> np.ndarray:
 
 
 def _datetimes(ns: np.ndarray) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(np.asarray(ns, np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
-def _reduce(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray, sizes: list[int]
+def _reduce(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
             ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Sum ``units`` and ``counts`` per distinct row of ``keys``, exactly (int64), the sums in
-    the order in which their keys first appear."""
-    if _fits(sizes):
-        combined = np.zeros(len(units), np.int64)
-        for key, size in zip(keys, sizes, strict=True):
-            combined *= size
-            combined += key
-        group, uniques = pd.factorize(combined)
-        out = []
-        rest = np.asarray(uniques, np.int64).copy()
-        for size in reversed(sizes):
-            rest, part = np.divmod(rest, size)
-            out.append(part)
-        out.reverse()
-    else:  # too many distinct values for one int64 key: number the combinations
-        group = pd.DataFrame({i: k for i, k in enumerate(keys)}).groupby(
-            list(range(len(keys))), sort=False).ngroup().to_numpy()
-        first = np.full(group.max() + 1 if len(group) else 0, len(group), np.int64)
-        np.minimum.at(first, group, np.arange(len(group)))
-        out = [k[first] for k in keys]
-    sums = np.zeros(len(out[0]), np.int64)
-    totals = np.zeros(len(out[0]), np.int64)
+    """Sum ``units`` and ``counts`` per distinct row of ``keys`` (numbers from 0), exactly
+    (int64), the sums in the order in which their keys first appear."""
+    group = np.zeros(len(units), np.int64)
+    size = 1  # group < size
+    for key in keys:
+        key_size = int(key.max()) + 1 if len(key) else 1
+        if size * key_size >= 2**62:  # too many combinations for an int64: renumber first
+            group, size = _renumber(group)
+        group = group * key_size + key
+        size *= key_size
+    group, groups = _renumber(group)
+    first = np.flatnonzero(np.r_[True, group[1:] > np.maximum.accumulate(group)[:-1]])
+    sums = np.zeros(groups, np.int64)
+    totals = np.zeros(groups, np.int64)
     np.add.at(sums, group, units)
     np.add.at(totals, group, counts)
-    return out, sums, totals
+    return [key[first] for key in keys], sums, totals
 
 
-def _fits(sizes: list[int]) -> bool:
-    product = 1
-    for size in sizes:
-        product *= size
-    return product < 2**62
+def _renumber(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """``values`` numbered from 0 in the order they first appear, and how many there are."""
+    codes, uniques = _factorize(values)
+    return codes, len(uniques)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an int64 array, numbered in the order of first appearance."""
+    encoded = pc.dictionary_encode(pa.array(values, pa.int64()))
+    return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            encoded.dictionary.to_numpy(zero_copy_only=False))
 
 
 def _pieces(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
@@ -747,6 +790,8 @@ def _pieces(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
 
 def _month(items: pd.DataFrame, counts: np.ndarray) -> str | None:
     """The month most line items start in (as :func:`costlib.read` tells it), by row count."""
+    import pandas as pd
+
     if "UsageStartDate" not in items.columns or not len(items):
         return None
     starts = items["UsageStartDate"]

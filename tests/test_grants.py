@@ -12,6 +12,7 @@ from fractions import Fraction
 import pytest
 
 import costlib
+import costlib.timezones
 from conftest import s3_bucket
 from costlib import money
 from costlib.config import parse_config

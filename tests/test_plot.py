@@ -18,8 +18,8 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 
 from costlib.plot import DollarFormatter, fold_users, plot_daily, save_plot
-from costlib.read import read
-from costlib.spend import UNTAGGED, spend
+from costlib.reading import read
+from costlib.spending import UNTAGGED, spend
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "012345678901"
@@ -289,8 +289,8 @@ def test_save_plot_works_headless_without_mplbackend(tmp_path):
         import costlib
         before = "matplotlib.pyplot" in sys.modules
         from costlib.plot import save_plot
-        from costlib.read import read
-        from costlib.spend import spend
+        from costlib.reading import read
+        from costlib.spending import spend
         assert ("matplotlib.pyplot" in sys.modules) == before, "importing plot loaded pyplot"
         path = save_plot(spend(read({str(bill)!r})), {str(tmp_path / "out.png")!r})
         print("pyplot" if "matplotlib.pyplot" in sys.modules else "no pyplot", path)

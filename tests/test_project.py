@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import tomllib
 
 from conftest import ROOT
@@ -80,3 +81,27 @@ def test_readme_example_and_docstring_examples_run():
         assert result.failed == 0, module.name
         tried += result.attempted
     assert tried >= 5
+
+
+def test_the_package_loads_its_names_on_first_use():
+    """``import costlib`` is quick (no pandas yet), every public name resolves, and a function
+    keeps its name when the module it lives in is imported by its own name later."""
+    script = """
+import sys
+import costlib
+assert "pandas" not in sys.modules and "numpy" not in sys.modules, "eager imports"
+import costlib.reading, costlib.spending, costlib.reporting
+for name in costlib.__all__:
+    assert getattr(costlib, name) is not None, name
+assert callable(costlib.read) and callable(costlib.spend) and callable(costlib.report)
+assert set(costlib.__all__) <= set(dir(costlib))
+try:
+    costlib.no_such_name
+except AttributeError:
+    pass
+else:
+    raise AssertionError("costlib.no_such_name resolved")
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr

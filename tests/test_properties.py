@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import costlib
+import costlib.money
 from conftest import tiny_bill
 
 START = np.datetime64("2026-03-01T00:00:00")  # the month crosses the DST switch of 8 March

@@ -15,7 +15,7 @@ import costlib
 from conftest import SCOPELY, s3_bucket, sample
 from costlib import files
 from costlib.cli import main
-from costlib.report import report
+from costlib.reporting import report
 from costlib.stream import CondensedBill, read_condensed
 
 try:
@@ -251,7 +251,7 @@ def test_s3_objects_are_read_in_ranges_and_read_the_same(samples, bucket, gets, 
     streamed = read_condensed(url, chunk_bytes=20_000)
     local = costlib.read(path)
     assert report(streamed).as_dict() == {**report(local).as_dict(), "file": key}
-    assert len(gets) > 3 and all(gets), gets
+    assert len(gets) > 2 and all(gets), gets
     spans = [tuple(map(int, r.removeprefix("bytes=").split("-"))) for r in gets]
     assert all(end - start + 1 < len(data) for start, end in spans)  # never the whole object
     gets.clear()

@@ -14,10 +14,10 @@ import pandas as pd
 
 from . import money
 from .errors import OptionError
-from .read import Bill
+from .layout import DEFAULT_TAG
+from .reading import Bill
 from .timezones import UTC, When, day_index, day_starts, local_days, window
 
-DEFAULT_TAG = "user:Owner"
 #: The fallback chain the original costnotify Lambda used to name whose spend a row is.
 LAMBDA_TAGS = ("user:Owner", "user:Project", "user:ProjectName", "user:Name")
 UNTAGGED = "(untagged)"

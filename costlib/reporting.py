@@ -10,8 +10,9 @@ import numpy as np
 
 from . import money
 from .invoice import InvoiceCheck, check_invoice
-from .read import KINDS, Bill
-from .spend import Spend, spend
+from .layout import KINDS
+from .reading import Bill
+from .spending import Spend, spend
 from .timezones import UTC, When
 
 
