@@ -464,22 +464,21 @@ class _Condenser:
             for piece in table.column(column).chunks:
                 base = len(values)
                 values += piece.dictionary.to_pylist()
-                indices = piece.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+                indices = _numpy(piece.indices, np.int32)[0].astype(np.int64)
                 codes.append(indices + base if base else indices)
             strings[column] = (values, np.concatenate(codes) if codes else np.zeros(0, np.int64))
         instants, distinct = {}, {}
         for column in iso:
-            ns = pc.fill_null(table.column(column).cast(pa.int64()), _NAT).combine_chunks()
-            instants[column] = ns.to_numpy(zero_copy_only=False)
+            ns, blank = _numpy(table.column(column), np.int64)
+            if blank is not None:
+                ns[blank] = _NAT
+            instants[column] = ns
             if column in self.keys:
-                encoded = pc.dictionary_encode(ns)
-                distinct[column] = (encoded.dictionary.to_numpy(zero_copy_only=False),
-                                    encoded.indices.to_numpy(zero_copy_only=False))
-        array = table.column(self.cost)
-        cost = array.to_numpy().astype(np.float64, copy=False)
-        if array.null_count:
-            nulls = pc.is_null(array).to_numpy(zero_copy_only=False)
-            if not np.isfinite(cost[~nulls]).all() or (nulls & ~self._control(strings)).any():
+                local, uniques = _factorize(ns)
+                distinct[column] = (uniques, local)
+        cost, blank = _numpy(table.column(self.cost), np.float64)
+        if blank is not None:
+            if not np.isfinite(cost[~blank]).all() or (blank & ~self._control(strings)).any():
                 return None  # inf or nan written out, or a charge without a cost: let the
                 # reference parser name the row
         elif not np.isfinite(cost).all():
@@ -491,7 +490,7 @@ class _Condenser:
         def record_id_aws() -> bool:
             if not aws:
                 return False
-            return bool(pc.any(pc.equal(table.column("RecordId"), "AWS")).as_py())
+            return bool(pc.any(pc.equal(table.column("RecordId"), _AWS)).as_py())
 
         return _Parsed(rows, strings, instants, cost, whole_rows, record_id_aws, distinct)
 
@@ -766,9 +765,38 @@ def _renumber(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an int64 array, numbered in the order of first appearance."""
-    encoded = pc.dictionary_encode(pa.array(values, pa.int64()))
-    return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-            encoded.dictionary.to_numpy(zero_copy_only=False))
+    values = np.ascontiguousarray(values, np.int64)
+    array = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+    encoded = pc.dictionary_encode(array)
+    return (_numpy(encoded.indices, np.int32)[0].astype(np.int64),
+            _numpy(encoded.dictionary, np.int64)[0])
+
+
+def _numpy(array: pa.Array | pa.ChunkedArray, dtype) -> tuple[np.ndarray, np.ndarray | None]:
+    """The values of a fixed-width arrow array as numpy, and which are missing (``None``:
+    none), read from its buffers. (pyarrow's own ``to_numpy`` imports pandas the first time,
+    which reading must not wait for: pandas loads meanwhile in a thread of its own.)"""
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    values, missing = [], []
+    for chunk in chunks:
+        validity, data = chunk.buffers()[:2]
+        n, at = len(chunk), chunk.offset
+        values.append(np.frombuffer(data, dtype, count=at + n)[at:] if n else np.zeros(0, dtype))
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+            missing.append(~bits[at : at + n].astype(bool))
+        else:
+            missing.append(None)
+    out = np.concatenate(values) if len(values) != 1 else values[0].copy()
+    if all(m is None for m in missing):
+        return out, None
+    return out, np.concatenate([np.zeros(len(v), bool) if m is None else m
+                                for v, m in zip(values, missing, strict=True)])
+
+
+#: ``"AWS"`` as an arrow scalar, made from its bytes (``pa.scalar`` would import pandas).
+_AWS = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(np.array([0, 3], np.int32)),
+                                              pa.py_buffer(b"AWS")])[0]
 
 
 def _pieces(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
