@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -104,13 +105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    # No linear algebra here: numpy's BLAS threads would only spin on the cores reading needs.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from .stream import read_condensed
 
     # pandas, which the answers need, loads on the other core while the file is being read.
     threading.Thread(target=_preload, args=(".reporting",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
-    bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
-                          progress=False if args.quiet else None)
+    # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
+    gc.disable()
+    try:
+        bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
+                              progress=False if args.quiet else None)
+    finally:
+        gc.enable()
     from .reporting import report
 
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,

@@ -485,7 +485,22 @@ class _Condenser:
             return None
 
         def whole_rows(at: np.ndarray) -> pd.DataFrame:  # the total rows: a few a file
-            return self._pandas(data).whole_rows(at)
+            import pandas as pd
+
+            try:  # every column as text, from the first total row on
+                rest = pcsv.read_csv(
+                    pa.py_buffer(data),
+                    read_options=pcsv.ReadOptions(column_names=self.header, use_threads=False,
+                                                  skip_rows_after_names=int(at[0])),
+                    parse_options=pcsv.ParseOptions(newlines_in_values=False),
+                    convert_options=pcsv.ConvertOptions(
+                        column_types={c: pa.string() for c in self.header},
+                        strings_can_be_null=False))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                return self._pandas(data).whole_rows(at)  # the reference parser says why
+            picked = rest.take(_int64_array(at - at[0]))
+            return pd.DataFrame({c: pd.Series(picked.column(c).to_pylist(), dtype="str")
+                                 for c in self.header})
 
         def record_id_aws() -> bool:
             if not aws:
@@ -707,21 +722,40 @@ class _Codes:
     def __init__(self) -> None:
         self.values: list = []
         self._numbers: dict = {}
+        self._known = self._known_codes = np.zeros(0, np.int64)  # dates seen, sorted
 
     def map(self, values: Sequence) -> np.ndarray:
-        """The numbers of ``values`` (distinct, a few a chunk; new ones numbered as they come)."""
-        numbers = self._numbers
+        """The numbers of ``values`` (distinct; new ones numbered as they come): a few text
+        values a chunk, or hundreds of dates (int64 nanoseconds, looked up all at once)."""
         if isinstance(values, np.ndarray):
-            values = values.tolist()
+            codes = np.full(len(values), -1, np.int64)
+            if len(self._known) and len(values):
+                at = np.searchsorted(self._known, values).clip(max=len(self._known) - 1)
+                found = self._known[at] == values
+                codes[found] = self._known_codes[at[found]]
+            new = np.flatnonzero(codes < 0)
+            if len(new):
+                codes[new] = self._number(values[new].tolist())
+                known = np.asarray(self.values, np.int64)
+                self._known_codes = np.argsort(known, kind="stable")
+                self._known = known[self._known_codes]
+            return codes
+        numbers = self._numbers
         codes = np.fromiter((numbers.get(v, -1) for v in values), np.int64, len(values))
-        for i in np.flatnonzero(codes < 0):
-            value = values[i]
+        new = np.flatnonzero(codes < 0)
+        if len(new):
+            codes[new] = self._number([values[i] for i in new])
+        return codes
+
+    def _number(self, values: list) -> list[int]:
+        numbers, out = self._numbers, []
+        for value in values:
             code = numbers.get(value)
             if code is None:
                 code = numbers[value] = len(self.values)
                 self.values.append(value)
-            codes[i] = code
-        return codes
+            out.append(code)
+        return out
 
 
 def _ns(parsed: pd.Series) -> np.ndarray:
@@ -765,11 +799,15 @@ def _renumber(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an int64 array, numbered in the order of first appearance."""
-    values = np.ascontiguousarray(values, np.int64)
-    array = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
-    encoded = pc.dictionary_encode(array)
+    encoded = pc.dictionary_encode(_int64_array(values))
     return (_numpy(encoded.indices, np.int32)[0].astype(np.int64),
             _numpy(encoded.dictionary, np.int64)[0])
+
+
+def _int64_array(values: np.ndarray) -> pa.Array:
+    """An int64 numpy array as an arrow array, by its buffer (``pa.array`` imports pandas)."""
+    values = np.ascontiguousarray(values, np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def _numpy(array: pa.Array | pa.ChunkedArray, dtype) -> tuple[np.ndarray, np.ndarray | None]:
