@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from . import money
@@ -505,6 +504,8 @@ class _Condenser:
         def record_id_aws() -> bool:
             if not aws:
                 return False
+            import pyarrow.compute as pc
+
             return bool(pc.any(pc.equal(table.column("RecordId"), _AWS)).as_py())
 
         return _Parsed(rows, strings, instants, cost, whole_rows, record_id_aws, distinct)
@@ -799,6 +800,8 @@ def _renumber(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an int64 array, numbered in the order of first appearance."""
+    import pyarrow.compute as pc  # (here: its import overlaps the first chunk's parsing)
+
     encoded = pc.dictionary_encode(_int64_array(values))
     return (_numpy(encoded.indices, np.int32)[0].astype(np.int64),
             _numpy(encoded.dictionary, np.int64)[0])
