@@ -208,7 +208,8 @@ class MemberReader(io.RawIOBase):
     ``read(n)`` returns up to ``n`` bytes in one piece (no copy through a small buffer).
     """
 
-    BLOCK = 1 << 18  #: compressed bytes read from the file at a time
+    BLOCK = 1 << 16  #: compressed bytes read from the file at a time (small: the unconsumed
+    #: rest of each block is copied after every call to the inflater)
 
     def __init__(self, name: str, info: zipfile.ZipInfo, file: IO[bytes]) -> None:
         self.name, self.info, self._file = name, info, file
