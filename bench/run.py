@@ -86,8 +86,9 @@ def month(size: str, keep: Path | None, scratch: Path) -> tuple[Path, int, dict]
     return path, rows, json.loads(made_file.read_text())
 
 
-def run_once(argv: list[str]) -> tuple[float, float, str, str]:
-    """Wall seconds, peak RSS in MB, stdout and stderr of one fresh process."""
+def run_once(argv: list[str]) -> tuple[float, float, float, str, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS in MB, stdout and stderr of one
+    fresh process."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -100,7 +101,7 @@ def run_once(argv: list[str]) -> tuple[float, float, str, str]:
         stdout, stderr = out.read().decode(), err.read().decode()
     if process.returncode:
         raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}):\n{stderr}")
-    return wall, usage.ru_maxrss / 1024, stdout, stderr
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr
 
 
 def answer(approach: str, stdout: str) -> dict:
@@ -140,27 +141,32 @@ def bench(size: str, approaches: list[str], repeat: int, keep: Path | None,
     print(f"\n{size}: {rows:,} rows, {made['csv_bytes'] / 2**20:,.0f} MB of CSV in a "
           f"{made['zip_bytes'] / 2**20:,.0f} MB zip", flush=True)
     walls: dict[str, list[float]] = {a: [] for a in approaches}
+    cpus: dict[str, list[float]] = {a: [] for a in approaches}
     peaks: dict[str, float] = dict.fromkeys(approaches, 0.0)
     answers: dict[str, dict] = {}
     for round_ in range(repeat):
         for approach in approaches:
-            wall, peak, stdout, _ = run_once(command(approach, bill))
+            wall, cpu, peak, stdout, _ = run_once(command(approach, bill))
             walls[approach].append(wall)
+            cpus[approach].append(cpu)
             peaks[approach] = max(peaks[approach], peak)
             if approach != "floor" and round_ == 0:
                 answers[approach] = answer(approach, stdout)
-            print(f"  {approach:8} run {round_ + 1}: {wall:7.2f} s  {peak:7.0f} MB",
+            print(f"  {approach:8} run {round_ + 1}: {wall:7.2f} s  {cpu:6.2f} CPU s  "
+                  f"{peak:7.0f} MB",
                   file=sys.stderr, flush=True)
     problems = agree(answers)
     best = {a: min(w) for a, w in walls.items()}
+    cpu = {a: cpus[a][walls[a].index(best[a])] for a in approaches}  # of the fastest run
     print(f"  answers agree to the cent ({', '.join(answers)}): "
           f"{'yes' if not problems else 'NO'}")
     for problem in problems:
         print(f"    {problem}")
-    print(f"  {'approach':10} {'wall s':>8} {'rows/s':>12} {'peak MB':>9}   (best of {repeat})")
+    print(f"  {'approach':10} {'wall s':>8} {'CPU s':>7} {'rows/s':>12} {'peak MB':>9}"
+          f"   (best of {repeat})")
     for approach in approaches:
-        print(f"  {approach:10} {best[approach]:8.2f} {rows / best[approach]:12,.0f} "
-              f"{peaks[approach]:9.0f}")
+        print(f"  {approach:10} {best[approach]:8.2f} {cpu[approach]:7.2f} "
+              f"{rows / best[approach]:12,.0f} {peaks[approach]:9.0f}")
     ratios = {}
     if "costlib" in best:
         c = best["costlib"]
@@ -173,7 +179,8 @@ def bench(size: str, approaches: list[str], repeat: int, keep: Path | None,
                 ratios[other] = ratio
                 print(f"  {label:34} {ratio:6.2f}")
         print(f"  costlib peak RSS {peaks['costlib']:.0f} MB (target <= {TARGET_RSS_MB})")
-    return {"size": size, "rows": rows, "best": best, "peak_mb": peaks, "ratios": ratios,
+    return {"size": size, "rows": rows, "best": best, "cpu": cpu, "peak_mb": peaks,
+            "ratios": ratios,
             "agree": not problems, "python": sys.version.split()[0]}
 
 

@@ -9,6 +9,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -189,9 +190,7 @@ class _Closing(io.RawIOBase):
         return self._member.read(size)
 
     def readinto(self, buffer) -> int:
-        data = self._member.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        return self._member.readinto(buffer)
 
     def close(self) -> None:
         if not self.closed:
@@ -226,7 +225,19 @@ class MemberReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = max(self.info.file_size - self._out, 0) + 1
-        parts, want = [], size
+        parts = list(self._inflated(size))
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readinto(self, buffer) -> int:
+        filled = 0
+        for part in self._inflated(len(buffer)):  # each piece straight into place
+            buffer[filled : filled + len(part)] = part
+            filled += len(part)
+        return filled
+
+    def _inflated(self, want: int) -> Iterator[bytes]:
+        """Inflated pieces adding up to ``want`` bytes (fewer at the end), counted and
+        CRC-checked."""
         while want > 0 and not self._done:
             if not self._tail and self._left > 0:
                 self._tail = self._file.read(min(self._left, max(self.BLOCK, want // 8)))
@@ -245,20 +256,12 @@ class MemberReader(io.RawIOBase):
                 elif not out and not self._tail and not self._left:
                     self._broken("the compressed data ends early")
             if out:
-                parts.append(out)
+                self._crc = _zlib.crc32(out, self._crc)
+                self._out += len(out)
                 want -= len(out)
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        if data:
-            self._crc = _zlib.crc32(data, self._crc)
-            self._out += len(data)
+                yield out
         if self._done:
             self._check()
-        return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def _check(self) -> None:
         if self._out != self.info.file_size:
