@@ -19,15 +19,17 @@ Rows lasting more than an hour (tax, fees) are kept one by one: spreading them o
 is exact per row, not per sum.
 
 How: a thread inflates the zip (or reads the CSV, from disk or from S3 in ranges) into chunks of
-about 4 MB cut at line ends; pyarrow parses two chunks at a time (one per core, without the GIL),
-converting only the columns needed; this thread sums each chunk per combination in exact
-integer units, and sums the sums again now and then so that memory stays bounded.
+about 4 MB cut at line ends, in a few buffers used over and over; pyarrow parses two chunks at a
+time (one per core, without the GIL), converting only the columns needed; this thread sums each
+chunk per combination in exact integer units, and sums the sums again now and then so that
+memory stays bounded. pandas is not needed until the bill is put together, so that a caller
+can load it meanwhile (``costlib report`` does, in a thread of its own).
 
 Only the columns read are checked: a bad cost or date is named by its row in the file, with the
 words :func:`costlib.read` uses (a chunk that pyarrow refuses, or in which it finds a value
 wrong, is parsed again the way ``read`` parses, so the message is the same); a bad value in a
 column no question needs (``UsageQuantity``, the rates) is not looked at, where ``read``
-refuses the file. Without pyarrow every chunk is parsed that way: slower, the same answers.
+refuses the file. ``engine="pandas"`` parses every chunk that way: slower, the same answers.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ class _Chunks:
     def __init__(self, opened: Opened, size: int, bar) -> None:
         self.name = opened.name
         self._stream, self._size, self._bar = opened.stream, size, bar
+        self._piece = max(1, min(size, PIECE_BYTES))  # bytes read at a time
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUED)
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -182,7 +185,7 @@ class _Chunks:
                     larger = bytearray(2 * len(buffer))
                     larger[:filled] = memoryview(buffer)[:filled]
                     buffer = larger
-                    filled, end = self._fill(buffer, filled, len(buffer) - PIECE_BYTES)
+                    filled, end = self._fill(buffer, filled, len(buffer) - self._piece)
                     cut = filled if end else buffer.rfind(b"\n", 0, filled) + 1
                 carry = bytes(memoryview(buffer)[cut:filled])
                 if cut:
@@ -195,7 +198,7 @@ class _Chunks:
 
     def _buffer(self, carry: int) -> bytearray:
         """A buffer for ``carry`` bytes and a piece's worth of text after them."""
-        size = max(self._size, carry) + 2 * PIECE_BYTES
+        size = max(self._size, carry) + 2 * self._piece
         while True:
             try:
                 buffer = self._free.get_nowait()
@@ -210,7 +213,7 @@ class _Chunks:
         view = memoryview(buffer)
         with view:
             while filled < target:
-                got = self._stream.readinto(view[filled : filled + PIECE_BYTES])
+                got = self._stream.readinto(view[filled : filled + self._piece])
                 if not got:
                     return filled, True
                 if self._bar is not None:

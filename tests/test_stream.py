@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 
 import boto3
@@ -13,7 +15,7 @@ import pytest
 
 import costlib
 from conftest import SCOPELY, s3_bucket, sample
-from costlib import files
+from costlib import files, stream
 from costlib.cli import main
 from costlib.reporting import report
 from costlib.stream import CondensedBill, read_condensed
@@ -198,6 +200,61 @@ def test_values_holding_line_ends_survive_chunk_cuts(tmp_path, engine):
     same_answers(path, engine, chunk_bytes=1000)
 
 
+def test_bad_utf8_in_a_late_chunk_is_refused_as_the_whole_file_is(tmp_path):
+    path = write_csv(tmp_path / "latin1.csv", good_rows(1800) + [
+        ("2026-03-01 00:00:00", "2026-03-01 01:00:00", "0.5", "M\u00fcller")])
+    path.write_bytes(path.read_bytes().replace("M\u00fcller".encode(), "M\u00fcller".encode(
+        "latin-1")))
+    with pytest.raises(costlib.BillError) as whole:
+        costlib.read(path)
+    with pytest.raises(costlib.BillError) as streamed:
+        read_condensed(path, chunk_bytes=4096)
+    assert str(streamed.value) == str(whole.value)
+    assert "not UTF-8" in str(streamed.value)
+
+
+def test_reading_does_not_wait_for_pandas(samples):
+    """pandas (which pyarrow's numpy and scalar bridges import on first use) is loaded only
+    once the bill is put together, so that ``costlib report`` can load it meanwhile."""
+    script = f"""
+import sys
+import costlib.stream as stream
+seen = []
+take = stream._Condenser._take
+def watched(self, parsed):
+    seen.append("pandas" in sys.modules)
+    take(self, parsed)
+stream._Condenser._take = watched
+bill = stream.read_condensed({str(sample(samples, "spreadsheet-copy"))!r}, chunk_bytes=20_000)
+assert len(seen) > 5 and not any(seen), seen
+assert bill.line_items > 0 and "pandas" in sys.modules
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_chunk_buffers_are_refilled_only_once_nothing_looks_at_them():
+    text = b"".join(b"%06d,%s\n" % (i, b"x" * (i % 50)) for i in range(20_000))
+    opened = files.Opened("lines.csv", io.BytesIO(text), len(text))
+    chunks = stream._Chunks(opened, 8192, None)
+    kept, seen, buffers = [], [], set()
+    try:
+        for n, piece in enumerate(chunks):
+            assert bytes(piece).endswith(b"\n")
+            seen.append(bytes(piece))
+            buffers.add(id(piece.obj))
+            if n % 10 == 0:
+                kept.append((piece, bytes(piece)))  # still looked at: must not be refilled
+            else:
+                chunks.release(piece)
+    finally:
+        chunks.close()
+    assert b"".join(seen) == text
+    assert all(bytes(view) == copy for view, copy in kept)
+    assert len(buffers) < len(seen) / 2  # the released ones were filled again
+
+
 def test_the_cli_reports_from_the_stream_with_the_same_json(samples, capsys):
     path = sample(samples, "tags-2026-11")
     assert main(["report", str(path), "--json", "--quiet", "--tz", PACIFIC]) == 0
@@ -251,7 +308,7 @@ def test_s3_objects_are_read_in_ranges_and_read_the_same(samples, bucket, gets, 
     streamed = read_condensed(url, chunk_bytes=20_000)
     local = costlib.read(path)
     assert report(streamed).as_dict() == {**report(local).as_dict(), "file": key}
-    assert len(gets) > 2 and all(gets), gets
+    assert len(gets) > 3 and all(gets), gets
     spans = [tuple(map(int, r.removeprefix("bytes=").split("-"))) for r in gets]
     assert all(end - start + 1 < len(data) for start, end in spans)  # never the whole object
     gets.clear()
