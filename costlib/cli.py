@@ -106,8 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    # No linear algebra here: numpy's BLAS threads would only spin on the cores reading needs.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if "numpy" not in sys.modules:  # (read when numpy loads)
+        # No linear algebra here: numpy's BLAS threads would only spin on the cores reading
+        # needs.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from .stream import read_condensed
 
     # pandas, which the answers need, loads on the other core while the file is being read.

@@ -489,18 +489,17 @@ class _Condenser:
         def whole_rows(at: np.ndarray) -> pd.DataFrame:  # the total rows: a few a file
             import pandas as pd
 
-            try:  # every column as text, from the first total row on
+            try:  # every column as text (numbered as the first parse numbered the rows)
                 rest = pcsv.read_csv(
                     pa.py_buffer(data),
-                    read_options=pcsv.ReadOptions(column_names=self.header, use_threads=False,
-                                                  skip_rows_after_names=int(at[0])),
+                    read_options=pcsv.ReadOptions(column_names=self.header, use_threads=False),
                     parse_options=pcsv.ParseOptions(newlines_in_values=False),
                     convert_options=pcsv.ConvertOptions(
                         column_types={c: pa.string() for c in self.header},
                         strings_can_be_null=False))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
                 return self._pandas(data).whole_rows(at)  # the reference parser says why
-            picked = rest.take(_int64_array(at - at[0]))
+            picked = rest.take(_int64_array(at))
             return pd.DataFrame({c: pd.Series(picked.column(c).to_pylist(), dtype="str")
                                  for c in self.header})
 
@@ -831,6 +830,8 @@ def _numpy(array: pa.Array | pa.ChunkedArray, dtype) -> tuple[np.ndarray, np.nda
             missing.append(~bits[at : at + n].astype(bool))
         else:
             missing.append(None)
+    if not values:
+        return np.zeros(0, dtype), None
     out = np.concatenate(values) if len(values) != 1 else values[0].copy()
     if all(m is None for m in missing):
         return out, None

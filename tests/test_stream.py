@@ -200,6 +200,18 @@ def test_values_holding_line_ends_survive_chunk_cuts(tmp_path, engine):
     same_answers(path, engine, chunk_bytes=1000)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_blank_lines_are_skipped_as_the_whole_file_skips_them(tmp_path, engine):
+    with zipfile.ZipFile(costlib.sample_path()) as archive:
+        lines = archive.read(archive.infolist()[0]).decode().splitlines()
+    text = "\n".join(line + ("\n\n\n" if i % 50 == 1 else "") for i, line in enumerate(lines))
+    path = tmp_path / "blank-lines.csv"
+    path.write_text(text + "\n")
+    for chunk_bytes in (200, 5000):
+        streamed = same_answers(path, engine, chunk_bytes=chunk_bytes)
+        assert len(streamed.controls) == 5  # the total rows, found whole
+
+
 def test_bad_utf8_in_a_late_chunk_is_refused_as_the_whole_file_is(tmp_path):
     path = write_csv(tmp_path / "latin1.csv", good_rows(1800) + [
         ("2026-03-01 00:00:00", "2026-03-01 01:00:00", "0.5", "M\u00fcller")])
