@@ -17,6 +17,7 @@ command) does not wait for pandas before it has something to do.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 #: Where each public name lives.
@@ -44,7 +45,9 @@ __all__ = [
 
 def __getattr__(name: str):
     module = _HOME.get(name)
-    if module is None:
+    if module is None:  # a module of the package (costlib.money) loads on first use too
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module 'costlib' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value

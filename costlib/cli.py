@@ -103,25 +103,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `costlib report | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as err:  # the output cannot be written (a full disk, a closed terminal)
+        print(f"costlib: error: {err}", file=sys.stderr)
+        return 2
 
 
 def _report(args: argparse.Namespace) -> int:
-    if "numpy" not in sys.modules:  # (read when numpy loads)
-        # No linear algebra here: numpy's BLAS threads would only spin on the cores reading
-        # needs.
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from .stream import read_condensed
 
     # pandas, which the answers need, loads on the other core while the file is being read.
     threading.Thread(target=_preload, args=(".reporting",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
+    collecting = gc.isenabled()
     gc.disable()
     try:
         bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
                               progress=False if args.quiet else None)
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
     from .reporting import report
 
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
@@ -142,7 +143,7 @@ def _report(args: argparse.Namespace) -> int:
 def _preload(module: str) -> None:
     try:
         importlib.import_module(module, __package__)
-    except ImportError:  # raised again, and reported, where the module is used
+    except Exception:  # raised again, and reported, where the module is used
         pass
 
 
@@ -157,12 +158,21 @@ def _sample(args: argparse.Namespace) -> int:
 def run() -> None:
     """The ``costlib`` command: :func:`main`, then exit with its code."""
     argv = sys.argv[1:]
+    report = argv[:1] == ["report"]  # (the command comes first: there are no global options)
+    if report:  # numpy reads this when it loads: no linear algebra here, and its BLAS threads
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # would spin on the reading cores
     code = main(argv)
-    if argv[:1] == ["report"]:
+    if report:
         # Tearing pandas, numpy and pyarrow down in order takes a good part of a small
         # report's time, and nothing is left to finish once the output is out.
-        with contextlib.suppress(OSError):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:  # the reader left: nothing is wrong
+            pass
+        except OSError as err:
+            print(f"costlib: error: {err}", file=sys.stderr)
+            code = code or 2
+        with contextlib.suppress(OSError):
             sys.stderr.flush()
         os._exit(code)
     sys.exit(code)

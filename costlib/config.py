@@ -24,7 +24,7 @@ from pathlib import Path
 from .aws import error_code
 from .errors import CostlibError
 from .grants import Grant
-from .spending import DEFAULT_TAG
+from .layout import DEFAULT_TAG
 from .timezones import PACIFIC, zone
 
 DEFAULT_BUCKET = "copydbr"

@@ -41,9 +41,9 @@ import numpy as np
 
 from . import money
 from .errors import CostlibError
-from .files import parse_name
+from .files import parse_name, sample_path
 from .invoice import check_invoice
-from .reading import Bill, read, sample_path
+from .reading import Bill, read
 from .spending import UNTAGGED, spend
 from .timezones import PACIFIC
 

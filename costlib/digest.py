@@ -25,10 +25,10 @@ import pandas as pd
 from .aws import NotifyError, client, error_code
 from .config import Config
 from .errors import OptionError
-from .files import bill_name, parse_name
+from .files import bill_name, parse_name, sample_path
 from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
 from .invoice import CUSTOM_CHARGE
-from .reading import Bill, read, sample_path
+from .reading import Bill, read
 from .spending import HOUR, Spend, spend
 from .stream import read_condensed
 from .timezones import UTC, instant, local_time

@@ -36,8 +36,8 @@ from zoneinfo import ZoneInfo
 
 from . import contest, money
 from .errors import CostlibError
-from .files import read_s3
-from .reading import Bill, read, sample_path
+from .files import read_s3, sample_path
+from .reading import Bill, read
 from .sandbox import GIB, Limits, Run, _clip, run_notebook
 from .spending import UNTAGGED, spend
 from .timezones import PACIFIC

@@ -62,8 +62,8 @@ def _kind(name: str, table: pd.DataFrame) -> tuple[str, str]:
     kind, cost_column = header_kind(name, list(table.columns))
     if kind is None:
         kind = dbr_or_copy(set(table["RecordType"].unique()),
-                            lambda: "RecordId" in table.columns
-                            and bool((table["RecordId"] == "AWS").any()))
+                           lambda: "RecordId" in table.columns
+                           and bool((table["RecordId"] == "AWS").any()))
     return kind, cost_column
 
 

@@ -134,7 +134,9 @@ def read_condensed(source, tags: str | Sequence[str] | None = None, *,
 
     See also :func:`costlib.read` (every row and column, in memory).
     """
-    if type(source).__module__.partition(".")[0] == "pandas":  # a DataFrame or Series
+    pandas = sys.modules.get("pandas")  # (a DataFrame means that pandas is loaded)
+    tables = tuple(getattr(pandas, kind, None) for kind in ("DataFrame", "Series"))
+    if any(t is not None and isinstance(source, t) for t in tables):
         raise TypeError("read_condensed() takes a path, an s3:// URL or an open file, "
                         "not a DataFrame; the DataFrame is already read")
     keep_tags = None if tags is None else (tags,) if isinstance(tags, str) else tuple(tags)
@@ -262,8 +264,6 @@ class _Chunks:
 
 def _progress_bar(opened: Opened, progress: bool | None):
     """A tqdm bar over the bytes of CSV text, shown after :data:`PROGRESS_DELAY` seconds."""
-    import contextlib
-
     if progress is False or not opened.size:
         return contextlib.nullcontext()
     if progress is None and not _interactive():
@@ -478,6 +478,11 @@ class _Condenser:
             if column in self.keys:
                 local, uniques = _factorize(ns)
                 distinct[column] = (uniques, local)
+        if aws:  # read as text, not decoded: its UTF-8 is checked here
+            try:
+                table.column("RecordId").validate(full=True)
+            except pa.ArrowInvalid:
+                return None
         cost, blank = _numpy(table.column(self.cost), np.float64)
         if blank is not None:
             if not np.isfinite(cost[~blank]).all() or (blank & ~self._control(strings)).any():
@@ -496,12 +501,13 @@ class _Condenser:
                     parse_options=pcsv.ParseOptions(newlines_in_values=False),
                     convert_options=pcsv.ConvertOptions(
                         column_types={c: pa.string() for c in self.header},
-                        strings_can_be_null=False))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                        strings_can_be_null=False, check_utf8=False))
+                picked = rest.take(_int64_array(at))
+                return pd.DataFrame({c: pd.Series(picked.column(c).to_pylist(), dtype="str")
+                                     for c in self.header})  # (decoded: UTF-8 checked)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError,
+                    UnicodeDecodeError):
                 return self._pandas(data).whole_rows(at)  # the reference parser says why
-            picked = rest.take(_int64_array(at))
-            return pd.DataFrame({c: pd.Series(picked.column(c).to_pylist(), dtype="str")
-                                 for c in self.header})
 
         def record_id_aws() -> bool:
             if not aws:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from costlib.cli import main
 
 HEADER = ("InvoiceID,PayerAccountId,LinkedAccountId,RecordType,RecordId,ProductName,"
@@ -114,3 +117,16 @@ def test_a_good_file_beside_the_bad_ones_reads(tmp_path: Path, capsys):
     (tmp_path / "ok.csv").write_text(csv_text(GOOD_ROW))
     assert main(["report", str(tmp_path / "ok.csv"), "--json"]) == 0
     assert '"blended_total": 0.5' in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_report_that_cannot_be_written_is_an_error_not_a_success(unbuffered):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "costlib.cli", "report", "--json"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONUNBUFFERED": unbuffered}, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("costlib: error:") and "No space left" in lines[0]
+

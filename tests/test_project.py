@@ -90,6 +90,7 @@ def test_the_package_loads_its_names_on_first_use():
 import sys
 import costlib
 assert "pandas" not in sys.modules and "numpy" not in sys.modules, "eager imports"
+assert costlib.money.UNIT == 10**10  # the package's modules load on first use too
 import costlib.reading, costlib.spending, costlib.reporting
 for name in costlib.__all__:
     assert getattr(costlib, name) is not None, name

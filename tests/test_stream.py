@@ -20,12 +20,7 @@ from costlib.cli import main
 from costlib.reporting import report
 from costlib.stream import CondensedBill, read_condensed
 
-try:
-    import pyarrow  # noqa: F401
-
-    ENGINES = ["pandas", "pyarrow"]
-except ImportError:  # the pandas engine alone: the same answers, slower
-    ENGINES = ["pandas"]
+ENGINES = ["pandas", "pyarrow"]
 
 SMALL = 30_000  # bytes a chunk: some 60 rows, so that a sample makes 50 to 150 chunks
 PACIFIC = "America/Los_Angeles"
@@ -212,11 +207,13 @@ def test_blank_lines_are_skipped_as_the_whole_file_skips_them(tmp_path, engine):
         assert len(streamed.controls) == 5  # the total rows, found whole
 
 
-def test_bad_utf8_in_a_late_chunk_is_refused_as_the_whole_file_is(tmp_path):
+@pytest.mark.parametrize("where", ["tag", "record id"])
+def test_bad_utf8_in_a_late_chunk_is_refused_as_the_whole_file_is(tmp_path, where):
     path = write_csv(tmp_path / "latin1.csv", good_rows(1800) + [
         ("2026-03-01 00:00:00", "2026-03-01 01:00:00", "0.5", "M\u00fcller")])
-    path.write_bytes(path.read_bytes().replace("M\u00fcller".encode(), "M\u00fcller".encode(
-        "latin-1")))
+    good = "M\u00fcller" if where == "tag" else f"{10**25 + 1800}"
+    bad = good.encode("latin-1") if where == "tag" else good.encode()[:-1] + b"\xe9"
+    path.write_bytes(path.read_bytes().replace(good.encode(), bad))
     with pytest.raises(costlib.BillError) as whole:
         costlib.read(path)
     with pytest.raises(costlib.BillError) as streamed:
