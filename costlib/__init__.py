@@ -35,12 +35,7 @@ _HOMES = {
 }
 _HOME = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = [
-    "Bill", "BillError", "BillNotFoundError", "CondensedBill", "CostlibError", "DEFAULT_TAG",
-    "InvoiceCheck", "LAMBDA_TAGS", "OptionError", "PACIFIC", "Report", "Spend", "UNTAGGED", "UTC",
-    "bill_name", "blended_total", "check_invoice", "daily_spend", "parse_name", "read",
-    "read_condensed", "report", "sample_path", "spend", "spend_per_user",
-]
+__all__ = sorted(_HOME)
 
 
 def __getattr__(name: str):

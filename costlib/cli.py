@@ -97,14 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return cli_main(args)
         return _sample(args)
-    except CostlibError as err:
-        print(f"costlib: error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # `costlib report | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as err:  # the output cannot be written (a full disk, a closed terminal)
-        print(f"costlib: error: {err}", file=sys.stderr)
+    except (CostlibError, OSError) as err:  # OSError: the output cannot be written (a full
+        print(f"costlib: error: {err}", file=sys.stderr)  # disk, a closed terminal)
         return 2
 
 

@@ -181,14 +181,15 @@ class _Chunks:
             while not end and not self._stop.is_set():
                 buffer = self._buffer(len(carry))
                 buffer[: len(carry)] = carry
-                filled, end = self._fill(buffer, len(carry), self._size)
-                cut = filled if end else buffer.rfind(b"\n", 0, filled) + 1
-                while not cut and not end:  # a line longer than the buffer: a larger one
-                    larger = bytearray(2 * len(buffer))
-                    larger[:filled] = memoryview(buffer)[:filled]
-                    buffer = larger
-                    filled, end = self._fill(buffer, filled, len(buffer) - self._piece)
+                filled, target = len(carry), self._size
+                while True:
+                    filled, end = self._fill(buffer, filled, target)
                     cut = filled if end else buffer.rfind(b"\n", 0, filled) + 1
+                    if cut or end:
+                        break
+                    larger = bytearray(2 * len(buffer))  # a line longer than the buffer
+                    larger[:filled] = memoryview(buffer)[:filled]
+                    buffer, target = larger, len(larger) - self._piece
                 carry = bytes(memoryview(buffer)[cut:filled])
                 if cut:
                     self._put(memoryview(buffer)[:cut])
