@@ -396,9 +396,9 @@ def split_s3_url(url: str) -> tuple[str, str]:
 
 def s3_client():
     """A boto3 S3 client; credentials and endpoint come from the environment or the role."""
-    from .aws import client
+    import boto3
 
-    return client("s3")
+    return boto3.client("s3")
 
 
 def read_s3(url: str) -> bytes:

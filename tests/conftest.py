@@ -15,6 +15,21 @@ CONFORMANCE = ROOT.parent / "shared" / "conformance"
 SCOPELY = CONFORMANCE / "scopely-details-detailed_with_tags.csv"
 
 
+def conformance(path: Path = SCOPELY) -> Path:
+    """A conformance file from ``../shared/conformance``; the test skips, saying why, when the
+    folder is not beside the checkout (a user's clone has none; CI has it)."""
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared/conformance sits beside the checkout in CI "
+                    "only")
+    return path
+
+
+@pytest.fixture
+def scopely() -> Path:
+    """The scopely DBR conformance file (skips when ``../shared`` is absent)."""
+    return conformance(SCOPELY)
+
+
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory) -> dict[str, Path]:
     """Every sample bill ``costlib sample`` writes, by month (and by kind for the extras)."""

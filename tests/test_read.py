@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import costlib
-from conftest import SCOPELY, sample
+from conftest import sample
 
 ACCOUNT = "012345678901"
 
@@ -88,8 +88,8 @@ def test_hard_tag_values_survive(samples):
     assert "" in owners
 
 
-def test_conformance_file_reads_as_it_is():
-    bill = costlib.read(SCOPELY)
+def test_conformance_file_reads_as_it_is(scopely):
+    bill = costlib.read(scopely)
     assert bill.kind == "dbr" and bill.account == "123456789012" and bill.month == "2014-09"
     assert bill.items["LinkedAccountId"].iloc[0] == "095669871260"
     assert len(bill.items) == 8 and bill.controls.empty
@@ -99,10 +99,10 @@ def test_conformance_file_reads_as_it_is():
         "$0.005 per 1,000 PUT, COPY, POST, or LIST requests")
 
 
-def test_conformance_file_with_bom_and_crlf_reads_the_same():
-    text = SCOPELY.read_bytes().replace(b"\n", b"\r\n")
+def test_conformance_file_with_bom_and_crlf_reads_the_same(scopely):
+    text = scopely.read_bytes().replace(b"\n", b"\r\n")
     header, rest = text.split(b"\r\n", 1)
     quoted = b",".join(b'"' + h + b'"' for h in header.split(b","))
     converted = io.BytesIO(b"\xef\xbb\xbf" + quoted + b"\r\n" + rest)
     bill = costlib.read(converted)
-    pd.testing.assert_frame_equal(bill.items, costlib.read(SCOPELY).items)
+    pd.testing.assert_frame_equal(bill.items, costlib.read(scopely).items)

@@ -10,19 +10,19 @@ import boto3
 import pytest
 
 import costlib
-from conftest import SCOPELY, run_cli
+from conftest import run_cli
 
 BUCKET = "copydbr"
 KEY = "123456789012-aws-billing-detailed-line-items-with-resources-and-tags-2014-09.csv.zip"
 
 
 @pytest.fixture
-def bucket(aws_env):
+def bucket(aws_env, scopely):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(KEY.removesuffix(".zip"), SCOPELY.read_bytes())
+        archive.writestr(KEY.removesuffix(".zip"), scopely.read_bytes())
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=buffer.getvalue())
     yield s3
     for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
@@ -30,9 +30,9 @@ def bucket(aws_env):
     s3.delete_bucket(Bucket=BUCKET)
 
 
-def test_s3_bill_reads_like_the_local_file(bucket):
+def test_s3_bill_reads_like_the_local_file(bucket, scopely):
     remote = costlib.read(f"s3://{BUCKET}/{KEY}")
-    local = costlib.read(SCOPELY)
+    local = costlib.read(scopely)
     assert remote.name == f"s3://{BUCKET}/{KEY}"
     assert (remote.account, remote.month) == ("123456789012", "2014-09")
     assert costlib.blended_total(remote) == costlib.blended_total(local) == 0.08805964

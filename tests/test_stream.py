@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import costlib
-from conftest import SCOPELY, s3_bucket, sample
+from conftest import s3_bucket, sample
 from costlib import files, stream
 from costlib.cli import main
 from costlib.reporting import report
@@ -69,8 +69,8 @@ def test_every_sample_streams_to_the_same_answers(samples, part, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_conformance_file_streams_to_the_same_answers(engine):
-    same_answers(SCOPELY, engine, chunk_bytes=200)
+def test_conformance_file_streams_to_the_same_answers(engine, scopely):
+    same_answers(scopely, engine, chunk_bytes=200)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
