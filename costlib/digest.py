@@ -28,9 +28,8 @@ from .errors import OptionError
 from .files import bill_name, parse_name, sample_path
 from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
 from .invoice import CUSTOM_CHARGE
-from .reading import Bill, read
+from .reading import Bill, read, read_condensed
 from .spending import HOUR, Spend, spend
-from .stream import read_condensed
 from .timezones import UTC, instant, local_time
 
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify

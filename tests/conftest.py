@@ -136,5 +136,6 @@ def tiny_bill(rows: list[tuple], tags: tuple[str, ...] = ("user:Owner",), kind: 
         writer.writerow([invoice, "012345678901", "", record_type, "", "", "", "", cost, cost,
                          *[""] * len(tags)])
     data = io.BytesIO(buffer.getvalue().encode())
-    data.name = "012345678901-aws-billing-detailed-line-items-with-resources-and-tags-2026-03.csv"
+    month = next((row[0][:7] for row in rows if row[0]), "2026-03")  # the first row's month
+    data.name = f"012345678901-aws-billing-detailed-line-items-with-resources-and-tags-{month}.csv"
     return costlib.read(data)
