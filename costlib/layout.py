@@ -26,6 +26,9 @@ CONTROL_RECORD_TYPES = frozenset(
 #: Record types that only a CloudCheckr-style copy of the detailed bill uses.
 CLOUDCHECKR_RECORD_TYPES = frozenset({"Usage", "DiscountedUsage", "Tax"})
 
+#: Dates are read from 1970 up to, not including, 2200: a date outside is a bad date.
+FIRST_YEAR, END_YEAR = 1970, 2200
+
 NUMERIC_COLUMNS = (
     "UsageQuantity", "BlendedRate", "BlendedCost", "UnBlendedRate", "UnBlendedCost", "Rate",
     "Cost", "CostBeforeTax", "Credits", "TaxAmount", "TotalCost",
@@ -62,6 +65,18 @@ def header_kind(name: str, columns: list[str]) -> tuple[str | None, str]:
         return "single-account", "Cost"
     raise BillError(f"{name}: BlendedCost column missing (found: {found}); "
                     "a detailed bill has BlendedCost, or Cost in a single-account file")
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe to print on a line of its own: control characters (line ends, ESC, ...)
+    written as escapes, so that a tag value cannot forge lines or colour a terminal.
+
+    >>> print(printable("bob\n\x1b[31mtotal"))
+    bob\n\x1b[31mtotal
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def first_line(err: BaseException) -> str:

@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 
+from .errors import OptionError
+
 UNIT = 10**10  #: units per dollar
 #: Below this many dollars a float read from a decimal text converts to units exactly
 #: (``rint(x * 1e10)`` is then within a quarter unit of the decimal's exact units).
@@ -45,13 +47,14 @@ def units(amounts) -> np.ndarray:
 
 def of_decimal(amount: Decimal | str) -> int:
     """One amount of dollars, written as decimal text or a ``Decimal``, in units, exactly
-    (beyond 10 decimals rounded half to even). ``ValueError`` when it is not a finite number."""
+    (beyond 10 decimals rounded half to even); :class:`~costlib.OptionError` when it is not a
+    finite number."""
     try:
         value = Decimal(amount)
     except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"not a number: {amount!r}") from None
+        raise OptionError(f"not a number: {amount!r}") from None
     if not value.is_finite():
-        raise ValueError(f"not a finite number: {amount!r}")
+        raise OptionError(f"not a finite number: {amount!r}")
     return int(value.scaleb(10).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 

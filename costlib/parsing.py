@@ -53,6 +53,8 @@ from .layout import (
     CLOUDCHECKR_RECORD_TYPES,
     CONTROL_RECORD_TYPES,
     DATE_COLUMNS,
+    END_YEAR,
+    FIRST_YEAR,
     NUMERIC_COLUMNS,
     first_line,
     header_kind,
@@ -65,8 +67,8 @@ AHEAD = 3  #: chunks handed to the parsers before the oldest is taken
 QUEUED = 2  #: chunks read ahead of the parsers
 MAX_LINE_BYTES = 1 << 20  #: the longest line (or quoted value) read; see :func:`max_line_bytes`
 MAX_LINE_ENV = "COSTLIB_MAX_LINE_MB"
-#: Dates are read from 1970-01-01 up to, not including, 2200-01-01.
-FIRST_DATE, END_DATE = np.datetime64("1970-01-01", "ms"), np.datetime64("2200-01-01", "ms")
+FIRST_DATE = np.datetime64(f"{FIRST_YEAR}-01-01", "ms")  #: the first date read
+END_DATE = np.datetime64(f"{END_YEAR}-01-01", "ms")  #: dates are read up to this one
 #: A charge row's usage may start or end this long before or after the bill's month (usage that
 #: starts on the last day of the month before, refunds dated a little off), no longer.
 MONTH_MARGIN = np.timedelta64(31, "D")
@@ -257,15 +259,22 @@ class Parsed:
         if isinstance(piece, _TooLong):
             raise BillError(f"{self.name}: row {self.rows + 2}: {piece.words}")
         data = piece
+        refused: _Bad | None = None
         while True:
             try:
                 result = parsing.result() if parsing is not None else self._convert(
                     data, texts)
             except _Bad as bad:
                 result = bad
-            cut = isinstance(result, _Bad) and result.structure or (
-                isinstance(result, Chunk) and _ends_in_a_value(result, self.header.columns[-1]))
-            if not cut or not ahead and not submit():
+            if isinstance(result, _Bad):
+                # A piece cut inside a quoted value fails at its last row: joined to the next
+                # piece it parses on. An error that stays where it was is the file's own.
+                if not result.structure or (refused is not None and result.row == refused.row):
+                    break
+                refused = result
+            elif not _ends_in_a_value(result, self.header.columns[-1]):
+                break
+            if not ahead and not submit():
                 break
             following, later, _ = ahead.popleft()
             if isinstance(following, _TooLong):
@@ -277,9 +286,11 @@ class Parsed:
             joined = bytes(data) + bytes(following)
             if isinstance(following, memoryview):
                 self._release(following)
-            if len(joined) > self.limit + 2 * self.chunk_bytes:
-                raise BillError(f"{self.name}: row {self.rows + 2}: {_TooLong(self.limit).words}"
-                                " (or a quote that never closes)")
+            if len(joined) > self.limit + 3 * self.chunk_bytes:  # (one join always allowed)
+                row = refused.row if refused is not None else 1
+                raise BillError(f"{self.name}: row {self.rows + 1 + row}: a quoted value "
+                                f"longer than {self.limit / (1 << 20):g} MB (a quote that "
+                                "never closes?)")
             data, parsing = joined, None
         if isinstance(result, _Bad):
             raise BillError(f"{self.name}: row {self.rows + 1 + result.row}: {result.words}")
@@ -297,6 +308,7 @@ class Parsed:
         row in the piece."""
         header = self.header
         _check_utf8(data, header.columns)
+        _check_lines(data, header.columns, self.limit)
         types = {c: _TEXT for c in texts}
         types.update({c: pa.float64() for c in header.numbers})
         types.update({c: _MS for c in header.dates})
@@ -537,7 +549,7 @@ def _has_widgets() -> bool:
 
 # --- the header -------------------------------------------------------------------------------
 
-def _header(name: str, first: memoryview) -> tuple[Header, memoryview]:
+def _header(name: str, first: memoryview) -> tuple[Header, bytes]:
     data = bytes(first[: 1 << 16])
     ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
     end = min(ends) if ends else -1
@@ -556,7 +568,8 @@ def _header(name: str, first: memoryview) -> tuple[Header, memoryview]:
         raise BillError(f"{name}: not a well-formed CSV file ({first_line(err)})") from None
     columns = _unique_names(names)
     kind, cost = header_kind(name, columns)
-    return Header(name, tuple(columns), kind, cost, line), first[len(line):]
+    # (the rest is copied, once: a piece's text is looked up from its start in _check_lines)
+    return Header(name, tuple(columns), kind, cost, line), bytes(first[len(line):])
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -614,12 +627,35 @@ def _check_utf8(data, columns: Sequence[str]) -> None:
             text.decode("utf-8")
         except UnicodeDecodeError as err:
             before = text[: text.rfind(b"\n", 0, err.start) + 1]
-            try:
-                rows = _csv(before, columns, {columns[0]: pa.string()}).num_rows
-            except pa.ArrowInvalid:
-                rows = 0
-            raise _Bad(rows + 1, "not UTF-8 text (a file saved in another encoding?)") \
-                from None
+            words = "not UTF-8 text (a file saved in another encoding?)"
+            raise _Bad(_rows_before(before, columns) + 1, words) from None
+
+
+def _check_lines(data, columns: Sequence[str], limit: int) -> None:
+    """Refuse a piece holding a line longer than ``limit`` bytes, naming its row. A window of
+    ``limit // 2`` bytes is searched for a line end at a time: on billing text each search
+    stops within a line, so the check costs next to nothing."""
+    text = data.obj if isinstance(data, memoryview) else data  # (pieces start at 0)
+    size, step = len(data), max(limit // 2, 1)
+    for start in range(0, size - step + 1, step):
+        if text.find(b"\n", start, start + step) >= 0 or text.find(b"\r", start,
+                                                                      start + step) >= 0:
+            continue
+        begin = max(text.rfind(b"\n", 0, start), text.rfind(b"\r", 0, start)) + 1
+        ends = [i for i in (text.find(b"\n", start, size), text.find(b"\r", start, size))
+                if i >= 0]
+        if (min(ends) if ends else size) - begin > limit:
+            raise _Bad(_rows_before(data[:begin], columns) + 1, _TooLong(limit).words)
+
+
+def _rows_before(data, columns: Sequence[str]) -> int:
+    """How many rows the text holds (for naming the row after it)."""
+    if not bytes(data).strip():
+        return 0
+    try:
+        return _csv(data, columns, {columns[0]: pa.string()}).num_rows
+    except pa.ArrowInvalid:
+        return 0
 
 
 _ROW = re.compile(r"Row #(\d+)")
@@ -664,8 +700,7 @@ def _bad_values(data, header: Header, texts: Sequence[str]) -> _Bad:
                              "HH:MM:SS)")
                 elif not FIRST_DATE <= stamp < END_DATE:
                     words = (f"{column} is out of range ({value!r}: dates are read from "
-                             f"{FIRST_DATE.astype('datetime64[Y]')} to "
-                             f"{END_DATE.astype('datetime64[Y]') - 1})")
+                             f"{FIRST_YEAR} to {END_YEAR - 1})")
             elif verdict[value] is None or not np.isfinite(verdict[value]):
                 words = f"{column} is not a number ({value!r})"
             if words:

@@ -214,7 +214,7 @@ def fold_users(daily: pd.DataFrame, top: int) -> pd.DataFrame:
 def fold_counted(daily: pd.DataFrame, top: int) -> tuple[pd.DataFrame, int]:
     """:func:`fold_users`, and how many leading columns are real users (the rest are folds)."""
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
-        raise ValueError(f"top must be a whole number >= 0, not {top!r}")
+        raise OptionError(f"top must be a whole number >= 0, not {top!r}")
     users = [c for c in daily.columns if c != UNTAGGED]
     sums = daily[users].sum(axis=0).to_numpy() if users else np.array([])
     order = sorted(range(len(users)), key=lambda i: -sums[i])  # stable: ties keep column order
