@@ -115,7 +115,7 @@ def _report(args: argparse.Namespace) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
+        bill = read_condensed(args.bill or sample_path(), tag=args.tag or [DEFAULT_TAG],
                               progress=False if args.quiet else None)
     finally:
         if collecting:

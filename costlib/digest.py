@@ -94,7 +94,7 @@ class BucketSource:
     def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
         """The month's bill, streamed from S3 and condensed to what the email needs (the
         ``tags`` naming users): memory follows the distinct keys, not the rows."""
-        return read_condensed(file.url, tags=list(tags) or None, progress=False)
+        return read_condensed(file.url, tag=list(tags) or None, progress=False)
 
 
 class LocalSource:

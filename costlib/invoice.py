@@ -60,6 +60,11 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
 
     ``invoice`` is ``None`` (use the file's own total rows), an amount (``1234.56`` or
     ``"$1,234.56"``), or the monthly invoice report (a path or a read ``Bill``).
+
+    >>> import costlib
+    >>> check = check_invoice(costlib.read(costlib.sample_path()))
+    >>> check.matches, check.total, check.source
+    (True, 2088.09, 'InvoiceTotal row')
     """
     parts = _parts(bill)
     charges = parts.pop("charges")

@@ -45,6 +45,11 @@ def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = 
     a negative day (a credit) breaks the picture. The legend (with each series' total) sits
     outside the axes on the right so it never covers a day. With ``ax=None`` a new 10x5 figure
     is created through pyplot (seaborn style); nothing is shown, the caller composes.
+
+    >>> import costlib
+    >>> ax = plot_daily(costlib.spend(costlib.read(costlib.sample_path())), top=3)
+    >>> [line.get_label() for line in ax.get_lines()][-3:]   # three users, then the rest
+    ['bob', 'other', 'untagged']
     """
     if isinstance(data, Spend):
         daily = data.daily

@@ -12,7 +12,7 @@ refuse the same files with the same words:
     >>> whole = read(costlib.sample_path())
     >>> whole.account, whole.month, whole.kind
     ('012345678901', '2026-02', 'dbr')
-    >>> bill = read_condensed(costlib.sample_path(), tags="user:Owner")
+    >>> bill = read_condensed(costlib.sample_path(), tag="user:Owner")
     >>> bill.line_items == len(whole.items) > len(bill.items)   # fewer rows, the same items
     True
     >>> costlib.report(bill).as_dict() == costlib.report(whole).as_dict()
@@ -174,14 +174,14 @@ class CondensedBill(Bill):
                 f"{len(self.controls)} control rows, invoice {invoice}>")
 
 
-def read_condensed(source, tags: str | Sequence[str] | None = None, *,
+def read_condensed(source, tag: str | Sequence[str] | None = None, *,
                    progress: bool | None = None, chunk_bytes: int = CHUNK_BYTES
                    ) -> CondensedBill:
     """Read a month's billing file in bounded memory, its charges summed per distinct key.
 
-    ``source`` is what :func:`read` takes. ``tags`` names the tag columns to keep (one, or a
-    fallback chain as :func:`costlib.spend` takes); ``None`` keeps them all (fewer tags, fewer
-    distinct keys, less memory). ``progress`` shows a progress bar when the read takes more
+    ``source`` is what :func:`read` takes. ``tag`` names the tag columns to keep (one, or a
+    fallback chain, as :func:`costlib.spend` takes it); ``None`` keeps them all (fewer tags,
+    fewer distinct keys, less memory). ``progress`` shows a progress bar when the read takes more
     than a moment: ``None`` in a terminal or a notebook, ``True`` always, ``False`` never.
 
     The invoice check, spend per user and per day, windows, zones and spreading answer on it
@@ -189,7 +189,7 @@ def read_condensed(source, tags: str | Sequence[str] | None = None, *,
     by one: spreading them over their hours is exact per row, not per sum.
     """
     _refuse_tables(source, "read_condensed()")
-    keep = None if tags is None else (tags,) if isinstance(tags, str) else tuple(tags)
+    keep = None if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     with parse(source, columns=[*KEY_COLUMNS, *(keep or ())] if keep is not None else None,
                chunk_bytes=chunk_bytes, progress=progress) as parsed:
         header = parsed.header

@@ -79,10 +79,16 @@ class Report:
         return "\n".join(lines)
 
 
-def report(bill: Bill, *, tag: str | Sequence[str] | None = None, tz: str = UTC,
+def report(bill: Bill, tag: str | Sequence[str] | None = None, *, tz: str = UTC,
            start: When | None = None, end: When | None = None, invoice=None,
            spread: bool = False) -> Report:
-    """Check ``bill`` against its invoice and sum its spend per user and day in one go."""
+    """Check ``bill`` against its invoice and sum its spend per user and day in one go.
+
+    >>> import costlib
+    >>> week = report(costlib.read(costlib.sample_path()), start="2026-02-08", end="2026-02-15")
+    >>> week.as_dict()["blended_total"], week.invoice.matches
+    (616.5102318711, True)
+"""
     return Report(bill=bill, invoice=check_invoice(bill, invoice),
                   spend=spend(bill, tag, start=start, end=end, tz=tz, spread=spread))
 

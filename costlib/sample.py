@@ -68,7 +68,7 @@ Format decisions (the real files leave some of this open):
   exact). LinkedLineItem rows are one per linked account and usage line, tax in lines of their
   own; AccountTotal, StatementTotal and EstimatedDisclaimer rows have a blank InvoiceID, as in
   real reports; the InvoiceTotal's RecordID is ``InvoiceTotal:<invoice id>``.
-- ``kind="single"`` is a non-consolidated account's file: no LinkedAccountId, ``Rate, Cost``
+- ``kind="single-account"`` is a non-consolidated account's file: no LinkedAccountId, ``Rate, Cost``
   instead of the four blended/unblended columns, and no AccountTotal rows.
 - Native and single-account files hold one research credit: a ``LineItem`` of product
   ``AWS Research Credits`` with blank dates, owned by ``chen.wei``, of minus 15 % of its
@@ -98,6 +98,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import OptionError
+from .layout import KINDS  # the kinds of file a sample can be: one spelling everywhere
 
 SAMPLE_ACCOUNT = "012345678901"
 ACCOUNT_NAME = "ocean-lab"
@@ -106,7 +107,6 @@ LINKED_ACCOUNTS = {SAMPLE_ACCOUNT: ACCOUNT_NAME, DEV_ACCOUNT: "ocean-lab-dev"}
 OWNERS = ("alice", "bob", "chen.wei", "Zoë, Müller", 'o\'brien "ob"', "dev<ops>")
 DEFAULT_TAGS = ("aws:createdBy", "user:Name", "user:Owner", "user:Project")
 MARCH_TAGS = ("user:Name", "user:Owner", "user:Project", "user:ProjectName", "user:name")
-KINDS = ("dbr", "cloudcheckr", "invoice-report", "single")
 TAX_RATE = Decimal("0.08")
 CUSTOM_CHARGE_RATE = Decimal("0.1")
 CUSTOM_CHARGE_DESCRIPTION = "AWS/DLT Business Support, 10.0000% from $0.00 to $10,000.00"
@@ -144,7 +144,7 @@ SAMPLES: dict[str, dict] = {
         month="2026-11", kind="dbr", closed=False, days=20, seed=2
     ),
     f"{SAMPLE_ACCOUNT}-aws-billing-detailed-line-items-2026-01.csv": dict(
-        month="2026-01", kind="single", resources=2, seed=3, tags=(), resource_ids=False
+        month="2026-01", kind="single-account", resources=2, seed=3, tags=(), resource_ids=False
     ),
     "spreadsheet-copy-2026-02.csv": dict(month="2026-02", kind="dbr", seed=0, spreadsheet=True),
 }
@@ -665,7 +665,7 @@ def _line(values: Sequence[str]) -> str:
 
 def _columns(kind: str, tags: Sequence[str], resource_ids: bool) -> list[str]:
     cols = list(DBR_COLUMNS)
-    if kind == "single":
+    if kind == "single-account":
         cols.remove("LinkedAccountId")
         at = cols.index("BlendedRate")
         cols[at : at + 4] = ["Rate", "Cost"]
@@ -917,7 +917,7 @@ def _special_rows(kind: str, bill: _Bill) -> dict[str, list[dict[str, str]]]:
     """Rows that are not hourly usage: credit, taxes, custom charge, and the control rows."""
     period = bill.period
     stamp = "%Y-%m-%d %H:%M:%S"
-    owner = [SAMPLE_ACCOUNT if kind == "single" else tpl.account for tpl in _TEMPLATES]
+    owner = [SAMPLE_ACCOUNT if kind == "single-account" else tpl.account for tpl in _TEMPLATES]
     present = {owner[t] for t in range(_T) if bill.rows_of[t].stop > bill.rows_of[t].start}
     inline: list[dict[str, str]] = []
     trailer: list[dict[str, str]] = []
@@ -982,7 +982,8 @@ def _special_rows(kind: str, bill: _Bill) -> dict[str, list[dict[str, str]]]:
                     "AccountTotal", f"Total for linked account# {account} ({name})",
                     b_sums[account], u_sums[account], account,
                 )  # fmt: skip
-    rounding = "Rounding of charges" if kind == "single" else "Rounding of consolidated charges"
+    rounding = ("Rounding of charges" if kind == "single-account"
+                else "Rounding of consolidated charges")
     control("Rounding", rounding, rounded - total_b, rounded - total_u)
     control("InvoiceTotal", f"Total amount for invoice {invoice}", rounded, rounded)
     statement = f"{period.start:{stamp}} - {period.end:{stamp}}"
@@ -1109,7 +1110,7 @@ def make_bill(
 
     ``kind`` is ``"dbr"`` (native consolidated DBR with control rows), ``"cloudcheckr"``,
     ``"invoice-report"`` (the monthly ``aws-billing-csv`` report matching the CloudCheckr copy of
-    the same arguments) or ``"single"`` (a non-consolidated account). ``resources`` hourly
+    the same arguments) or ``"single-account"`` (a non-consolidated account). ``resources`` hourly
     resources (by default each template once) make up to about ``resources * 24 * days`` rows,
     about 0.84 of that over a whole month, as some run only part of the time. ``tags`` are the
     tag columns (written in ASCII order); ``resource_ids=False`` also drops ResourceId, as in

@@ -94,6 +94,13 @@ def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | N
     ``UsageStartDate``; with ``spread=True`` a row lasting several hours (tax, fees) is spread
     evenly over its hours.
     With no window every charge row counts, rows without dates included.
+
+    >>> import costlib
+    >>> s = spend(costlib.read(costlib.sample_path()), tz="America/Los_Angeles")
+    >>> s.users[0], s.users[-1], s.users_add_up
+    ('chen.wei', '(untagged)', True)
+    >>> s.label                      # Pacific days: the UTC month starts on 31 January there
+    '2026-01-31 .. 2026-02-28 (America/Los_Angeles)'
     """
     tags = (DEFAULT_TAG,) if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     lo, hi = window(start, end, tz)

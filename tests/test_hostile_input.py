@@ -53,7 +53,7 @@ def refusals(path) -> tuple[str, str]:
     with pytest.raises(costlib.BillError) as whole:
         costlib.read(path)
     with pytest.raises(costlib.BillError) as streamed:
-        costlib.read_condensed(path, tags="user:Owner", chunk_bytes=4096)
+        costlib.read_condensed(path, tag="user:Owner", chunk_bytes=4096)
     return str(whole.value), str(streamed.value)
 
 
@@ -119,7 +119,7 @@ def test_a_long_line_reads_exactly_when_the_limit_is_raised(tmp_path, monkeypatc
     long = noise(3 << 20)
     path = write(tmp_path, [row(), row(owner=long, cost="1.25000000"), row()])
     monkeypatch.setenv("COSTLIB_MAX_LINE_MB", "8")
-    bill = costlib.read_condensed(path, tags="user:Owner", chunk_bytes=4096)
+    bill = costlib.read_condensed(path, tag="user:Owner", chunk_bytes=4096)
     assert costlib.spend(bill).per_user[long] == 1.25
     assert costlib.read(path).items["user:Owner"].str.len().max() == 3 << 20
 
@@ -187,7 +187,7 @@ def test_sums_past_922_million_dollars_are_exact(tmp_path, capsys):
     costs = ["920000000.12345678", "10000000.00000001", "0.00000001"]
     path = write(tmp_path, [row(cost=c, owner=o) for c, o in zip(costs, "abb", strict=True)])
     exact = sum(Decimal(c) for c in costs)
-    for bill in (costlib.read(path), costlib.read_condensed(path, tags="user:Owner")):
+    for bill in (costlib.read(path), costlib.read_condensed(path, tag="user:Owner")):
         s = costlib.spend(bill)
         assert money.exact(s.total_units) == exact and s.users_add_up
         assert money.exact(s.table[:, s.users.index("b")].sum()) == Decimal("10000000.00000002")

@@ -73,8 +73,8 @@ def test_conformance_file_streams_to_the_same_answers(scopely):
 
 def test_one_chunk_or_many_give_the_same_bill(samples):
     path = sample(samples, "tags-2026-03")
-    one = read_condensed(path, tags="user:Owner")
-    many = read_condensed(path, tags="user:Owner", chunk_bytes=20_000)
+    one = read_condensed(path, tag="user:Owner")
+    many = read_condensed(path, tag="user:Owner", chunk_bytes=20_000)
     assert report(one, tz=PACIFIC).as_dict() == report(many, tz=PACIFIC).as_dict()
     assert list(one.items.columns) == ["InvoiceID", "PayerAccountId", "LinkedAccountId",
                                        "RecordType", "ProductName", "UsageStartDate",
@@ -83,7 +83,7 @@ def test_one_chunk_or_many_give_the_same_bill(samples):
 
 def test_only_the_tags_asked_for_are_kept_but_all_are_known(samples):
     path = sample(samples, "tags-2026-02")
-    bill = read_condensed(path, tags=["user:Owner"])
+    bill = read_condensed(path, tag=["user:Owner"])
     assert [c for c in bill.items.columns if ":" in c] == ["user:Owner"]
     assert bill.tags == costlib.read(path).tags
     with pytest.raises(costlib.OptionError, match=r"no tag column user:Ownr \(tags in this "
