@@ -109,7 +109,7 @@ def _report(args: argparse.Namespace) -> int:
     from .reading import read_condensed
 
     # pandas, which the answers need, loads on the other core while the file is being read.
-    threading.Thread(target=_preload, args=(".reporting",), daemon=True).start()
+    threading.Thread(target=_preload, args=("pandas",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
     collecting = gc.isenabled()

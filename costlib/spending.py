@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import money
 from .errors import OptionError
 from .layout import DEFAULT_TAG
 from .reading import Bill
 from .timezones import UTC, When, day_index, day_starts, local_days, window
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The fallback chain the original costnotify Lambda used to name whose spend a row is.
 LAMBDA_TAGS = ("user:Owner", "user:Project", "user:ProjectName", "user:Name")
@@ -52,6 +55,8 @@ class Spend:
     @property
     def per_user(self) -> pd.Series:
         """Dollars per user, largest first, untagged spend last under ``"(untagged)"``."""
+        import pandas as pd
+
         sums = self.table.sum(axis=0)  # (int64 only where no sum can overflow it)
         return pd.Series([money.dollars(s) for s in sums], index=pd.Index(self.users, name="user"),
                          name="cost", dtype="float64")
@@ -59,6 +64,8 @@ class Spend:
     @property
     def daily(self) -> pd.DataFrame:
         """Dollars per local day (rows, zero-filled) and user (columns)."""
+        import pandas as pd
+
         index = pd.DatetimeIndex(self.days.astype("datetime64[ns]"), name="day")
         values = money.to_dollars(self.table[: len(self.days)])
         return pd.DataFrame(values, index=index, columns=pd.Index(self.users, name="user"))
@@ -66,6 +73,8 @@ class Spend:
     @property
     def undated(self) -> pd.Series:
         """Dollars per user of rows without dates (credits); they count only with no window."""
+        import pandas as pd
+
         return pd.Series(money.to_dollars(self.table[-1]), index=pd.Index(self.users, name="user"),
                          name="undated")
 
@@ -180,6 +189,8 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
 
 def _order_users(labels: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Codes into a user list ordered by spend (largest first), untagged last."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(labels)
     sums = money.sum_by(codes, amounts, len(uniques))
     order = sorted(range(len(uniques)),
@@ -220,6 +231,8 @@ def fold_users(daily: pd.DataFrame, top: int) -> pd.DataFrame:
 
 def fold_counted(daily: pd.DataFrame, top: int) -> tuple[pd.DataFrame, int]:
     """:func:`fold_users`, and how many leading columns are real users (the rest are folds)."""
+    import pandas as pd
+
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
         raise OptionError(f"top must be a whole number >= 0, not {top!r}")
     users = [c for c in daily.columns if c != UNTAGGED]
