@@ -15,9 +15,16 @@ import costlib
 import costlib.timezones
 from conftest import s3_bucket
 from costlib import money
-from costlib.config import parse_config
-from costlib.digest import BucketSource, LocalSource, MonthFile, fingerprint, gather, summarize
-from costlib.grants import (
+from costlib.notify.config import parse_config
+from costlib.notify.digest import (
+    BucketSource,
+    LocalSource,
+    MonthFile,
+    fingerprint,
+    gather,
+    summarize,
+)
+from costlib.notify.grants import (
     BURN_DAYS,
     ENDED,
     NOT_STARTED,

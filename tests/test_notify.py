@@ -11,6 +11,7 @@ import html
 import io
 import json
 import logging
+import tomllib
 import urllib.request
 import uuid
 import zipfile
@@ -20,15 +21,15 @@ import boto3
 import pytest
 
 import costlib
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from costlib import money
 from costlib.cli import main
-from costlib.config import ConfigError, load_config, parse_config
-from costlib.digest import demo_bill
-from costlib.lambda_handler import handler
-from costlib.message import day_label, sparkline
+from costlib.notify.config import ConfigError, load_config, parse_config
+from costlib.notify.digest import demo_bill
+from costlib.notify.lambda_handler import handler
+from costlib.notify.message import day_label, sparkline
+from costlib.notify.send import Markers
 from costlib.sample import ACCOUNT_NAME, SAMPLE_ACCOUNT, make_bill
-from costlib.send import Markers
 
 BUCKET = "costnotify-test"
 PACIFIC = "America/Los_Angeles"
@@ -401,8 +402,8 @@ def test_dry_run_of_a_given_bill_and_day(tmp_path):
 
 
 def test_fall_back_sunday_is_a_25_hour_day(tmp_path):
-    from costlib.digest import LocalSource, gather
-    from costlib.message import compose
+    from costlib.notify.digest import LocalSource, gather
+    from costlib.notify.message import compose
 
     data = io.BytesIO(make_bill("2026-11", closed=False, days=20, seed=2))
     data.name = costlib.bill_name(SAMPLE_ACCOUNT, "2026-11").removesuffix(".zip")
@@ -494,3 +495,47 @@ def test_sparkline_scales_from_zero_and_marks_missing_days():
     line = sparkline([0, 10, None, 5, 10])
     assert line[0] == "▁" and line[1] == line[4] == "█" and line[2] == "·"
     assert line[3] in "▄▅"
+
+
+# ------------------------------------------------------------------------ the wing's walls
+
+
+def _imports(path) -> set[str]:
+    """The costlib modules a file imports, resolved to dotted names."""
+    import ast
+
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            name = ".".join(filter(None, (base, node.module or "")))
+            found |= {name} | {f"{name}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {n for n in found if n.startswith("costlib")}
+
+
+def test_the_notify_wing_imports_the_core_never_the_contest_and_the_core_never_it():
+    wing = sorted((ROOT / "costlib" / "notify").glob("*.py"))
+    assert {p.stem for p in wing} >= {"config", "grants", "digest", "message", "send", "aws",
+                                      "morning", "lambda_handler"}
+    contest = ("costlib.contest", "costlib.grade", "costlib.sandbox")
+    for path in wing:
+        assert not [n for n in _imports(path) if n.startswith(contest)], path.name
+    for path in (ROOT / "costlib").glob("*.py"):
+        if path.name == "cli.py":  # the command dispatches to the wing, lazily
+            continue
+        assert not [n for n in _imports(path) if n.startswith("costlib.notify")], path.name
+
+
+def test_the_image_and_the_docs_name_the_handler_that_exists():
+    import importlib
+
+    cmd = json.loads((ROOT / "deploy" / "Dockerfile").read_text().split("CMD ", 1)[1])[0]
+    module, name = cmd.rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(module), name))
+    for doc in ("README.md", "deploy/README.md", "deploy/template.yaml"):
+        assert cmd in (ROOT / doc).read_text(), doc
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "costlib.notify" in packages["packages"]  # the image's non-editable install

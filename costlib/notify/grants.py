@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import money
-from .spending import Spend
+from .. import money
+from ..spending import Spend
 
 log = logging.getLogger("costlib.notify")
 

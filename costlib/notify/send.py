@@ -1,9 +1,9 @@
 """Sending the morning email, at most once per account, reported day and audience.
 
-:func:`send` hands one :class:`~costlib.message.Email` to SES v2 (or publishes it to SNS);
-:class:`Markers` are the objects in the bucket that say it was sent. :func:`costlib.notify.run`
-checks the marker, claims it (a conditional put), sends, then records the message id, so that
-a retried or doubled run sends nothing new.
+:func:`send` hands one :class:`~costlib.notify.message.Email` to SES v2 (or publishes it to
+SNS); :class:`Markers` are the objects in the bucket that say it was sent.
+:func:`costlib.notify.run` checks the marker, claims it (a conditional put), sends, then
+records the message id, so that a retried or doubled run sends nothing new.
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ from email.utils import formatdate
 
 import pandas as pd
 
-from . import money
+from .. import money
+from ..files import bill_name
+from ..spending import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
+from ..timezones import local_time
 from .digest import DAY, SPARK_DAYS, Digest
-from .files import bill_name
 from .grants import BURN_DAYS, GrantStatus
-from .spending import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
-from .timezones import local_time
 
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_DATA = "·"

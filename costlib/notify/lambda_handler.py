@@ -1,5 +1,5 @@
-"""The AWS Lambda entry point (``costlib.lambda_handler.handler``): a thin shell over
-:func:`costlib.notify.run`.
+"""The AWS Lambda entry point (``costlib.notify.lambda_handler.handler``): a thin shell over
+:func:`costlib.notify.morning.run`.
 
 The configuration comes from ``COSTNOTIFY_CONFIG`` (a path in the package or ``s3://``) and
 ``COSTNOTIFY_*`` variables. The event is the EventBridge schedule's (its ``time`` is "now"), or
@@ -21,9 +21,9 @@ import sys
 
 import pandas as pd
 
+from ..errors import CostlibError
 from .config import ConfigError, load_config
-from .errors import CostlibError
-from .notify import metric_line, run
+from .morning import metric_line, run
 
 log = logging.getLogger("costlib.notify")
 
@@ -60,7 +60,7 @@ def handler(event: dict | None, context=None) -> dict:
     return result
 
 
-if __name__ == "__main__":  # a local trial: python -m costlib.lambda_handler '{"day": ...}'
+if __name__ == "__main__":  # a local trial: python -m costlib.notify.lambda_handler '{"day": ...}'
     import json
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")

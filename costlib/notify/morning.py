@@ -2,16 +2,16 @@
 days, month to date and grant pacing, sent at most once per account and reported day.
 
     >>> import io
-    >>> from costlib.config import demo_config
+    >>> from costlib.notify.config import demo_config
     >>> outcome = run(demo_config(), dry_run=True, bill=demo_bill(), out=io.StringIO())
     >>> outcome.status
     'dry run'
 
-:func:`run` does the whole morning; the Lambda (:mod:`costlib.lambda_handler`) and
-``costlib notify`` only call it. Its steps live apart: the numbers in :mod:`costlib.digest`
+:func:`run` does the whole morning; the Lambda (:mod:`costlib.notify.lambda_handler`) and
+``costlib notify`` only call it. Its steps live apart: the numbers in :mod:`costlib.notify.digest`
 (the month files, read once each, summed per day, user and service; closed months from the
-grant cache), the email's text and HTML in :mod:`costlib.message`, sending and the sent
-markers in :mod:`costlib.send`.
+grant cache), the email's text and HTML in :mod:`costlib.notify.message`, sending and the sent
+markers in :mod:`costlib.notify.send`.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import IO
 
+from ..errors import OptionError
+from ..reading import Bill, read
+from ..timezones import local_time
 from .aws import NotifyError
 from .config import Config, ConfigError, demo_config, load_config
 from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather
-from .errors import OptionError
 from .grants import SummaryCache
 from .message import Email, compose, compose_grant, compose_missing, day_label, time_label
-from .reading import Bill, read
 from .send import Markers, send
-from .timezones import local_time
 
 log = logging.getLogger("costlib.notify")
 

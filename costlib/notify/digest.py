@@ -3,7 +3,7 @@ path), each read once and summed per local day, user and service into one :class
 
 Each file's tables come from one :func:`costlib.spend` call per user tag (and one per service)
 and are combined with the other files' (a sum of sums); the summaries of closed months come
-from the grant cache (:mod:`costlib.grants`) instead of their files.
+from the grant cache (:mod:`costlib.notify.grants`) instead of their files.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from ..errors import OptionError
+from ..files import bill_name, parse_name, sample_path
+from ..invoice import CUSTOM_CHARGE
+from ..reading import Bill, read
+from ..spending import HOUR, Spend, spend
+from ..stream import read_condensed
+from ..timezones import UTC, instant, local_time
 from .aws import NotifyError, client, error_code
 from .config import Config
-from .errors import OptionError
-from .files import bill_name, parse_name, sample_path
 from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
-from .invoice import CUSTOM_CHARGE
-from .reading import Bill, read
-from .spending import HOUR, Spend, spend
-from .stream import read_condensed
-from .timezones import UTC, instant, local_time
 
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify
 
@@ -141,7 +141,7 @@ def demo_bill() -> str | IO[bytes]:
     path = sample_path()
     if os.path.exists(path):
         return path
-    from .sample import make_bill
+    from ..sample import make_bill
 
     data = io.BytesIO(make_bill())
     data.name = os.path.basename(path)

@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import CostlibError
+from ..layout import DEFAULT_TAG
+from ..timezones import PACIFIC, zone
 from .aws import error_code
-from .errors import CostlibError
 from .grants import Grant
-from .layout import DEFAULT_TAG
-from .timezones import PACIFIC, zone
 
 DEFAULT_BUCKET = "copydbr"
 DEFAULT_STATE_PREFIX = "costnotify/"
@@ -137,7 +137,7 @@ def load_config(source: str | os.PathLike | Mapping | None = None,
 def demo_config() -> Config:
     """The configuration ``costlib notify --dry-run`` uses with no ``--config``: the sample's
     account, two grants (one with its own recipient), example.org addresses that are never sent."""
-    from .sample import ACCOUNT_NAME, SAMPLE_ACCOUNT
+    from ..sample import ACCOUNT_NAME, SAMPLE_ACCOUNT
 
     return parse_config({
         "account": SAMPLE_ACCOUNT, "name": ACCOUNT_NAME,
@@ -214,7 +214,7 @@ def _read(where: str) -> bytes:
     if where.startswith("s3://"):
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from .files import s3_client, split_s3_url
+        from ..files import s3_client, split_s3_url
 
         bucket, key = split_s3_url(where)
         try:
