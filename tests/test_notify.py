@@ -274,7 +274,7 @@ def test_a_second_claim_of_the_same_day_loses(bucket):
 
 def test_recent_days_are_provisional_and_the_newest_partial(bucket, monkeypatch, aws_env):
     config = configure(bucket, monkeypatch)
-    assert handler(at("2026-03-20"))["status"] == "sent"
+    assert handler(at("2026-03-20"))["status"] == "partial sent"
     (message,) = sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
     text, _ = bodies(message)
     assert "Partial day" in text and "Provisional: days from Wed 18 Mar on" in text
@@ -539,3 +539,147 @@ def test_the_image_and_the_docs_name_the_handler_that_exists():
         assert cmd in (ROOT / doc).read_text(), doc
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "costlib.notify" in packages["packages"]  # the image's non-editable install
+
+
+# ------------------------------------------------------------- complete days, partial days
+
+
+def march_2017(tmp_path, cut: str | None) -> str:
+    """A synthetic March 2017 month file, its rows cut at the UTC instant ``cut`` (the
+    file as it stands while AWS is still writing it); ``None`` is the whole month."""
+    import csv
+
+    raw = make_bill("2017-03", closed=cut is None, seed=4).decode()
+    rows = list(csv.reader(io.StringIO(raw)))
+    start = rows[0].index("UsageStartDate")
+    kept = [rows[0]] + [r for r in rows[1:] if cut is None or (
+        r[start] and r[start] < cut.replace("T", " "))]
+    path = tmp_path / costlib.bill_name(SAMPLE_ACCOUNT, "2017-03").removesuffix(".zip")
+    with open(path, "w", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerows(kept)
+    return str(path)
+
+
+@pytest.mark.parametrize(("cut", "partial"), [
+    ("2017-03-15T03:00:00", True),    # 20:00 PDT on 14 Mar
+    ("2017-03-15T07:00:00", False),   # midnight Pacific: the day is whole
+    (None, False),                    # the whole month
+])
+def test_a_day_the_data_do_not_cover_says_partial_in_its_subject(tmp_path, cut, partial):
+    result = run_cli("notify", "--bill", march_2017(tmp_path, cut), "--day", "2017-03-14",
+                     "--dry-run")
+    assert result.returncode == 0, result.stderr
+    subject = result.stdout.splitlines()[0]
+    assert subject.startswith("Subject: $") and " on Tue 14 Mar" in subject
+    assert ("partial, data to 20:00" in subject) is partial, subject
+    text = result.stdout
+    assert ("Change from Mon 13 Mar (" in text) is not partial  # no percentage of half a day
+
+
+def test_a_partial_day_is_sent_once_then_corrected_once(bucket, monkeypatch, aws_env):
+    config = configure(bucket, monkeypatch)
+    to = config["recipients"][0]
+    first = handler(at("2026-03-20"))  # the file's data end in the afternoon of 20 March
+    assert first["status"] == "partial sent"
+    assert handler(at("2026-03-20"))["status"] == "waiting for data"  # one partial, not two
+    (partial,) = sent_to(aws_env["AWS_ENDPOINT_URL"], to)
+    import pandas as pd
+
+    through = month_bill("2026-03").items["UsageStartDate"].max() + pd.Timedelta(hours=1)
+    hour = through.tz_convert(PACIFIC).strftime("%H:%M")
+    assert f", partial, data to {hour} - AWS ocean-lab" in partial["Subject"]
+    # AWS writes the rest of the month; the next scheduled morning sends the final figure
+    whole = io.BytesIO()
+    with zipfile.ZipFile(whole, "w") as archive:
+        name = costlib.bill_name(SAMPLE_ACCOUNT, "2026-03").removesuffix(".zip")
+        archive.writestr(name, make_bill("2026-03", closed=False, days=22, seed=1))
+    bucket.put_object(Bucket=BUCKET, Key=costlib.bill_name(SAMPLE_ACCOUNT, "2026-03"),
+                      Body=whole.getvalue())
+    later = handler({"time": "2026-03-22T15:00:00Z"})  # yesterday is 21 March
+    assert later["status"] == "sent" and later["day"] == "2026-03-21"
+    assert [c["day"] for c in later["corrections"]] == ["2026-03-20"]
+    assert later["corrections"][0]["status"] == "sent"
+    assert handler({"time": "2026-03-22T15:00:00Z"})["status"] == "already sent"
+    messages = sent_to(aws_env["AWS_ENDPOINT_URL"], to)
+    assert len(messages) == 3
+    final = next(m for m in messages if "Fri 20 Mar, final" in m["Subject"])
+    whole.seek(0)
+    whole.name = costlib.bill_name(SAMPLE_ACCOUNT, "2026-03")
+    day = costlib.spend(costlib.read(whole), TAG, start="2026-03-20", end="2026-03-21",
+                        tz=PACIFIC).total_units  # the full day, now in the file
+    assert final["Subject"].startswith(f"{usd(day)} on Fri 20 Mar, final (the partial "
+                                       f"figure was {partial['Subject'].split()[0]})")
+
+
+# ---------------------------------------------------------------------------- no lost day
+
+
+def test_a_run_killed_between_claim_and_send_is_taken_over_once(bucket, monkeypatch, aws_env,
+                                                                 caplog, capsys):
+    """A real run in a child process claims the day, then hangs in the SES call (an endpoint
+    on loopback that accepts and never answers) and is killed; the claim stays ``sending``."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from costlib.notify import load_config, run
+
+    config = configure(bucket, monkeypatch)
+    markers = Markers(bucket, BUCKET, "costnotify/", SAMPLE_ACCOUNT)
+    day = dt.date(2026, 3, 9)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = {**os.environ, "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:"
+                                                       f"{silent.getsockname()[1]}"}
+        child = subprocess.Popen([sys.executable, "-c", "from costlib.notify.lambda_handler "
+                                  f"import handler; handler({at(str(day))!r})"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 300  # a bound for a stuck test, not a measurement
+            while not markers.exists(day, "account") and child.poll() is None:
+                assert time.monotonic() < deadline, "the child never claimed the day"
+                time.sleep(0.2)
+        finally:
+            child.kill()
+            child.wait()
+    assert markers.state(day, "account")["status"] == "sending"
+    assert sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0]) == []
+    # at once, the claim may still be alive: nothing is sent, and that run would report
+    assert handler(at(str(day)))["status"] == "being sent"
+    assert "DailyReport" not in capsys.readouterr().out
+    # past the claim timeout, one run takes it over, however many try
+    later = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)  # noqa: E731
+    settings = load_config()
+    with caplog.at_level(logging.WARNING, logger="costlib.notify"):
+        first = run(settings, day=day, now=dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC),
+                    clock=later)
+    assert first.status == "sent" and first.taken_over == ["account"]
+    assert "took over the stale claim" in caplog.text
+    again = run(settings, day=day, now=dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC), clock=later)
+    assert again.status == "already sent" and again.sent == []
+    assert len(sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])) == 1
+
+
+def test_two_takeovers_of_one_stale_claim_one_wins(bucket):
+    markers = Markers(bucket, BUCKET, "costnotify/", SAMPLE_ACCOUNT)
+    day = dt.date(2026, 3, 3)
+    assert markers.claim(day, "account", {"at": "2026-03-04T15:00:00+00:00"})
+    stale = markers.state(day, "account")
+    assert markers.claim(day, "account", {"by": "a"}, stale=stale) is True
+    assert markers.claim(day, "account", {"by": "b"}, stale=stale) is False
+    assert markers.state(day, "account")["by"] == "a"
+
+
+def test_the_stale_claim_metric_and_its_alarm(bucket, monkeypatch, aws_env, capsys):
+    configure(bucket, monkeypatch)
+    markers = Markers(bucket, BUCKET, "costnotify/", SAMPLE_ACCOUNT)
+    markers.claim(dt.date(2026, 3, 2), "account", {"at": "2026-03-03T15:00:00+00:00"})
+    result = handler(at("2026-03-02"))
+    assert result["status"] == "sent" and result["taken_over"] == ["account"]
+    out = capsys.readouterr().out
+    assert '"StaleClaims": 1' in out and '"DailyReport": 1' in out
+    template = (ROOT / "deploy" / "template.yaml").read_text()
+    assert "MetricName: StaleClaims" in template

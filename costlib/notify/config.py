@@ -44,10 +44,12 @@ ENV = {
 }  # fmt: skip
 LIST_KEYS = {"recipients", "tag"}
 INT_KEYS = {"days_back": (0, 60), "top": (1, 50), "provisional_days": (0, 31),
-            "missing_after_days": (1, 60), "settle_days": (1, 90)}
+            "missing_after_days": (1, 60), "settle_days": (1, 90),
+            "claim_timeout_minutes": (5, 1440), "grant_grace_days": (0, 366)}
 KEYS = {"account", "name", "bucket", "prefix", "recipients", "sender", "transport",
         "sns_topic_arn", "tz", "days_back", "tag", "top", "provisional_days",
-        "missing_after_days", "settle_days", "state_prefix", "grants"}
+        "missing_after_days", "settle_days", "state_prefix", "grants", "claim_timeout_minutes",
+        "grant_grace_days"}
 GRANT_KEYS = {"name", "amount", "start", "end", "tags", "tag", "custom_charge", "credits",
               "recipients", "sns_topic_arn"}
 
@@ -69,7 +71,11 @@ class Config:
     ``missing_after_days`` [3]: send a "data missing" email once the reported day is that many
     days past the newest data; ``settle_days`` [10]: a month is final that many days after it
     ends even without an invoice id (CloudCheckr copies never get one); ``state_prefix``
-    [costnotify/]: where sent markers and the grant cache live in the bucket; ``grants``.
+    [costnotify/]: where sent markers and the grant cache live in the bucket;
+    ``claim_timeout_minutes`` [15]: a claim still "sending" after that long belongs to a run
+    that died (a Lambda runs at most 5): the next run takes it over; ``grant_grace_days`` [14]:
+    a grantee's email goes on that many days after the grant's end (none before its start);
+    ``grants``.
     """
 
     account: str
@@ -88,6 +94,8 @@ class Config:
     missing_after_days: int = 3
     settle_days: int = 10
     state_prefix: str = DEFAULT_STATE_PREFIX
+    claim_timeout_minutes: int = 15
+    grant_grace_days: int = 14
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     @property

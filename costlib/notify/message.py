@@ -113,14 +113,28 @@ def sparkline(values: list[int | None]) -> str:
     return "".join(out)
 
 
-def subject(digest: Digest) -> str:
-    """``$123.45 on Tue 14 Feb - AWS ocean-lab (MTD $1,234.56)``."""
-    return (f"{_usd(digest.total(digest.day))} on {day_label(digest.day)} - "
+def subject(digest: Digest, was: str | None = None) -> str:
+    """``$123.45 on Tue 14 Feb - AWS ocean-lab (MTD $1,234.56)``; the amount always first,
+    then what the reader must know about it: ``partial, data to 20:00`` for a day the data do
+    not yet cover, ``final (the partial figure was $30.75)`` for the correction that follows."""
+    return (f"{_usd(digest.total(digest.day))} on {day_label(digest.day)}"
+            f"{''.join(', ' + flag for flag in _flags(digest, was))} - "
             f"AWS {_one_line(digest.config.label)} (MTD {_usd(digest.month_to_date)})")
 
 
-def compose(digest: Digest) -> Email:
-    """The account managers' email about the reported day."""
+def _flags(digest: Digest, was: str | None = None) -> list[str]:
+    """What the subject says after the amount: partial (and the hour the data reach)."""
+    flags = []
+    if digest.has_data and not digest.complete:
+        flags.append(f"partial, data to {local_time(digest.data_through, digest.tz):%H:%M}")
+    elif was is not None:
+        flags.append(f"final (the partial figure was {was})")
+    return flags
+
+
+def compose(digest: Digest, was: str | None = None) -> Email:
+    """The account managers' email about the reported day (``was``: the partial figure an
+    earlier email gave for it, when this one is the final)."""
     c, day = digest.config, digest.day
     sections = [_headline(digest),
                 _table_section(f"Spend per user ({' > '.join(c.tag)})", digest.users, day,
@@ -130,7 +144,8 @@ def compose(digest: Digest) -> Email:
     if digest.grants:
         sections.append(_grants_section(digest.grants))
     sections.append(_footer(digest))
-    return _email("account", "report", subject(digest), sections, c.recipients, c.sns_topic_arn)
+    return _email("account", "report", subject(digest, was), sections, c.recipients,
+                  c.sns_topic_arn)
 
 
 def compose_grant(digest: Digest, status: GrantStatus) -> Email:
@@ -203,6 +218,9 @@ def _headline(digest: Digest) -> _Section:
              f"({c.tz} day)."]
     if before is None or today is None:
         lines.append(f"No data for the day before ({day_label(day - DAY)}).")
+    elif not digest.complete:
+        lines.append(f"{day_label(day - DAY)}: {_usd(before)} (no change shown: "
+                     f"{day_label(day)} is not complete yet).")
     else:
         change = today - before
         pct = f" ({100 * change / before:+.1f}%)" if before else ""

@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import IO
 
@@ -34,7 +35,7 @@ from .config import Config, ConfigError, demo_config, load_config
 from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather
 from .grants import SummaryCache
 from .message import Email, compose, compose_grant, compose_missing, day_label, time_label
-from .send import Markers, send
+from .send import Markers, is_stale, send
 
 log = logging.getLogger("costlib.notify")
 
@@ -44,10 +45,17 @@ METRIC_NAMESPACE = "costnotify"
 # ------------------------------------------------------------------------------- the morning
 
 
+#: A partial day's final figure is sent by a scheduled run up to this many days later.
+CORRECTION_DAYS = 7
+
+
 @dataclass
 class Outcome:
-    """What one run did: ``status`` is ``sent``, ``already sent``, ``waiting for data``,
-    ``data missing sent``, ``dry run`` or ``failed`` (``errors`` says why)."""
+    """What one run did for one day: ``status`` is ``sent``, ``partial sent`` (the day's data
+    is not complete: the final figure follows), ``already sent``, ``being sent`` (another run
+    holds a fresh claim), ``waiting for data``, ``data missing sent``, ``dry run`` or
+    ``failed`` (``errors`` says why). ``taken_over``: audiences whose stale claim this run took
+    over; ``corrections``: the earlier partial days a scheduled run completed first."""
 
     day: dt.date
     status: str
@@ -56,12 +64,19 @@ class Outcome:
     read: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     subjects: list[str] = field(default_factory=list)
+    taken_over: list[str] = field(default_factory=list)
+    corrections: list[Outcome] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The Lambda's return value."""
         return {"day": self.day.isoformat(), "status": self.status, "sent": self.sent,
                 "already_sent": self.skipped, "read": self.read, "errors": self.errors,
-                "subjects": self.subjects}
+                "subjects": self.subjects, "taken_over": self.taken_over,
+                "corrections": [c.as_dict() for c in self.corrections]}
+
+    def every(self) -> list[Outcome]:
+        """This day's outcome and its corrections'."""
+        return [*self.corrections, self]
 
 
 def report_day(config: Config, now: dt.datetime | None = None) -> dt.date:
@@ -70,44 +85,91 @@ def report_day(config: Config, now: dt.datetime | None = None) -> dt.date:
     return today - dt.timedelta(days=config.days_back)
 
 
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class _Run:
+    """What the days of one run share: where the data and the markers are, the clocks."""
+
+    config: Config
+    source: BucketSource | LocalSource
+    now: dt.datetime
+    clock: Callable[[], dt.datetime]
+    dry_run: bool
+    out: IO[str]
+    markers: Markers | None = None
+    cache: SummaryCache | None = None
+
+
 def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | None = None,
         dry_run: bool = False, bill: str | os.PathLike | IO | Bill | None = None,
-        out: IO[str] | None = None) -> Outcome:
+        out: IO[str] | None = None, clock: Callable[[], dt.datetime] | None = None) -> Outcome:
     """The morning: pick the day, skip what was sent, read, compose, send (or print), record.
 
     With ``bill`` the data come from that file (no bucket, no markers, no cache) and the day
     defaults to the last full day in it; otherwise from the configured bucket, the day being
-    ``days_back`` days before today in the configured zone.
+    ``days_back`` days before today in the configured zone. A day the data do not cover to
+    its end is sent as partial (it says so) and stays open: a scheduled run sends the final
+    figure once the data are complete. ``now`` is the run's "today" (the event's time);
+    ``clock`` the wall clock that claims are timed with.
     """
-    out = out or sys.stdout
     now = now or dt.datetime.now(dt.UTC)
     source = LocalSource(bill) if bill is not None else BucketSource(
         config.bucket, config.account, config.prefix)
+    scheduled = day is None
     if day is None:
         day = source.last_full_day(config.tz) if bill is not None else report_day(config, now)
     elif isinstance(day, str):
         day = _parse_day(day)
-    audiences = _audiences(config, dry_run)
-    outcome = Outcome(day=day, status="dry run" if dry_run else "sent")
-    markers = None
-    if bill is None and not dry_run:
-        markers = Markers(source.s3, config.bucket, config.state_prefix, config.account)
-        outcome.skipped = [a for a in audiences if markers.exists(day, a)]
-        audiences = [a for a in audiences if a not in outcome.skipped]
-        if not audiences:
-            outcome.status = "already sent"
-            log.info("%s: already sent for %s (markers in s3://%s/%s)", config.account, day,
-                     config.bucket, markers.key(day, "account"))
-            return outcome
-    cache = None
+    state = _Run(config, source, now, clock or _wall_clock, dry_run, out or sys.stdout)
     if bill is None:
-        cache = SummaryCache(source.s3, config.bucket,
-                             f"{config.state_prefix}cache/{config.account}.json",
-                             fingerprint(config), writable=not dry_run).load()
-    digest = gather(config, day, source, cache=cache, now=now)
+        if not dry_run:
+            state.markers = Markers(source.s3, config.bucket, config.state_prefix,
+                                    config.account)
+        state.cache = SummaryCache(source.s3, config.bucket,
+                                   f"{config.state_prefix}cache/{config.account}.json",
+                                   fingerprint(config), writable=not dry_run).load()
+    corrections = []
+    if state.markers is not None and scheduled:
+        corrections = [_run_day(state, d) for d in state.markers.pending(day, CORRECTION_DAYS)]
+    outcome = _run_day(state, day)
+    outcome.corrections = corrections
+    return outcome
+
+
+def _run_day(state: _Run, day: dt.date) -> Outcome:
+    config, markers, dry_run, out = state.config, state.markers, state.dry_run, state.out
+    audiences = _audiences(config, dry_run, day)
+    outcome = Outcome(day=day, status="dry run" if dry_run else "sent")
+    stale: dict[str, dict | None] = {a: None for a in audiences}
+    if markers is not None:
+        todo, busy = _unclaimed(state, day, audiences, "", stale, outcome)
+        if not todo:
+            outcome.status = "being sent" if busy else "already sent"
+            log.info("%s: %s for %s (markers in s3://%s/%s)", config.account, outcome.status,
+                     day, config.bucket, markers.key(day, "account"))
+            return outcome
+        audiences = todo
+    digest = gather(config, day, state.source, cache=state.cache, now=state.now)
     outcome.read = digest.read
+    stage = ""
     if digest.has_data:
-        emails = [compose(digest) if a == "account" else compose_grant(
+        was = None
+        if digest.complete and markers is not None:
+            partial = markers.state(day, "account", "partial")
+            was = partial.get("subject", "").split(" ")[0] if partial else None
+        elif not digest.complete and markers is not None:
+            stage = "partial"
+            stale = {a: None for a in audiences}
+            audiences, _ = _unclaimed(state, day, audiences, stage, stale, outcome)
+            if not audiences:
+                outcome.status = "waiting for data"
+                log.info("%s: %s is still partial; its partial email went out, the final "
+                         "figure follows when the data are complete", config.account, day)
+                return outcome
+        emails = [compose(digest, was=was) if a == "account" else compose_grant(
             digest, next(s for s in digest.grants if f"grant:{s.grant.name}" == a))
             for a in audiences]
     else:
@@ -133,42 +195,73 @@ def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | 
             print(("\n" + "=" * 72 + "\n\n" if i else "") + email.preview(config.sender),
                   end="", file=out)
             continue
-        _deliver(email, config, day, markers, outcome)
+        _deliver(email, state, day, stage, stale.get(email.audience), outcome)
     if outcome.errors:
         outcome.status = "failed"
     elif not dry_run and not outcome.sent:
-        outcome.status = "already sent"  # every claim was lost to a concurrent run
+        outcome.status = "being sent"  # every claim was lost to a concurrent run
+    elif stage == "partial":
+        outcome.status = "partial sent"
     return outcome
 
 
-def _audiences(config: Config, dry_run: bool) -> list[str]:
+def _unclaimed(state: _Run, day: dt.date, audiences: list[str], stage: str,
+               stale: dict[str, dict | None], outcome: Outcome) -> tuple[list[str], bool]:
+    """The audiences with no marker for ``day`` and ``stage`` or a stale one (kept in
+    ``stale``); the others join ``outcome.skipped``. Also says whether a live claim was seen."""
+    timeout = dt.timedelta(minutes=state.config.claim_timeout_minutes)
+    todo, busy = [], False
+    for audience in audiences:
+        marker = state.markers.state(day, audience, stage)
+        if marker is None or is_stale(marker, state.clock(), timeout):
+            stale[audience] = marker
+            todo.append(audience)
+        else:
+            busy = busy or marker.get("status") == "sending"
+            if not stage:
+                outcome.skipped.append(audience)
+    return todo, busy
+
+
+def _audiences(config: Config, dry_run: bool, day: dt.date) -> list[str]:
+    """The account (when it has recipients) and each grant with recipients whose dates
+    (plus the grace after its end) hold ``day``."""
     sns = config.transport == "sns"
     audiences = ["account"] if (dry_run or (config.sns_topic_arn if sns else config.recipients)
                                 ) else []
+    grace = dt.timedelta(days=config.grant_grace_days)
     return audiences + [f"grant:{g.name}" for g in config.grants
-                        if (g.sns_topic_arn if sns else g.recipients)]
+                        if (g.sns_topic_arn if sns else g.recipients)
+                        and g.start <= day <= g.end + grace]
 
 
-def _deliver(email: Email, config: Config, day: dt.date, markers: Markers | None,
+def _deliver(email: Email, state: _Run, day: dt.date, stage: str, stale: dict | None,
              outcome: Outcome) -> None:
+    config, markers = state.config, state.markers
     info = {"account": config.account, "day": day.isoformat(), "audience": email.audience,
             "kind": email.kind, "subject": email.subject, "to": list(email.to),
-            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    if markers is not None and not markers.claim(day, email.audience, info):
-        log.info("%s: %s email for %s already claimed by another run", config.account,
-                 email.audience, day)
-        outcome.skipped.append(email.audience)
-        return
+            "at": state.clock().isoformat(timespec="seconds")}
+    if markers is not None:
+        if not markers.claim(day, email.audience, info, stage, stale):
+            log.info("%s: %s email for %s already claimed by another run", config.account,
+                     email.audience, day)
+            outcome.skipped.append(email.audience)
+            return
+        if stale is not None:
+            log.warning("%s: took over the stale claim of the %s email for %s (claimed %s, "
+                        "never sent: its run died)", config.account, email.audience, day,
+                        stale.get("at"))
+            outcome.taken_over.append(email.audience)
     try:
         message_id = send(email, config)
     except NotifyError as err:
         log.error("%s: %s email for %s not sent: %s", config.account, email.audience, day, err)
         outcome.errors.append(str(err))
         if markers is not None:
-            _quietly(markers.release, day, email.audience)
+            _quietly(markers.release, day, email.audience, stage)
         return
     if markers is not None:
-        _quietly(markers.done, day, email.audience, {**info, "message_id": message_id})
+        _quietly(markers.done, day, email.audience, {**info, "message_id": message_id}, stage)
     log.info("%s: sent %r to %s (%s)", config.account, email.subject,
              ", ".join(email.to) or email.topic, message_id)
     outcome.sent.append(email.audience)
@@ -223,7 +316,7 @@ def cli_main(args: argparse.Namespace) -> int:
     if not args.dry_run:
         for subject in outcome.subjects:
             print(f"{outcome.status}: {subject}")
-        if outcome.status in ("already sent", "waiting for data"):
+        if outcome.status in ("already sent", "being sent", "waiting for data"):
             print(f"{outcome.status}: {outcome.day}")
         for error in outcome.errors:
             print(f"costlib: error: {error}", file=sys.stderr)

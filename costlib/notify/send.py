@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 from .aws import NotifyError, client, error_code
 from .config import Config
@@ -17,62 +18,134 @@ from .message import Email
 
 
 class Markers:
-    """What was sent, as one object per account, day and audience under the state prefix.
+    """What was sent, as objects per account, day and audience under the state prefix.
 
-    A run checks the marker first; it claims it with a conditional put (``IfNoneMatch='*'``)
-    before sending, so a retried or doubled invocation finds it and sends nothing; a refused
-    send releases the claim.
+    The final email's marker is ``<audience>.json``; a partial day's email (data still coming)
+    has its own, ``<audience>.partial.json``, so a day gets at most one partial and one final
+    email. A run claims a marker with a conditional put (``IfNoneMatch='*'``) before sending,
+    so a retried or doubled invocation finds it and sends nothing; a refused send releases the
+    claim. A claim still ``sending`` after the timeout belongs to a run that died between claim
+    and send: :meth:`claim` takes it over, and only one run can (each claim has an id, and the
+    takeover is itself a conditional put of ``<marker>.takeover-<id>``).
     """
 
     def __init__(self, s3, bucket: str, prefix: str, account: str) -> None:
         self.s3, self.bucket, self.prefix, self.account = s3, bucket, prefix, account
 
-    def key(self, day: dt.date, audience: str) -> str:
-        """``costnotify/sent/<account>/<day>/<audience>.json``."""
+    def key(self, day: dt.date, audience: str, stage: str = "") -> str:
+        """``costnotify/sent/<account>/<day>/<audience>[.<stage>].json``."""
         slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in audience)
-        return f"{self.prefix}sent/{self.account}/{day.isoformat()}/{slug}.json"
+        return (f"{self.prefix}sent/{self.account}/{day.isoformat()}/{slug}"
+                f"{'.' + stage if stage else ''}.json")
 
-    def exists(self, day: dt.date, audience: str) -> bool:
+    def exists(self, day: dt.date, audience: str, stage: str = "") -> bool:
         """True when an email for ``day`` and ``audience`` was sent (or is being sent).
 
         A listing, not a HEAD: without ``s3:GetObject`` rights on a missing key S3 answers
         403 rather than 404, while a list of the state prefix is unambiguous.
         """
-        from botocore.exceptions import BotoCoreError, ClientError
+        key = self.key(day, audience, stage)
+        return key in self._listed(key)
 
-        key = self.key(day, audience)
+    def state(self, day: dt.date, audience: str, stage: str = "") -> dict | None:
+        """The marker's content (``status``, ``at``, ``claim``...), ``None`` when there is none."""
+        if not self.exists(day, audience, stage):
+            return None
+        key = self.key(day, audience, stage)
         try:
-            found = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
-        except (BotoCoreError, ClientError) as err:
-            code = error_code(err) if isinstance(err, ClientError) else str(err)
-            raise NotifyError(f"s3://{self.bucket}/{key}: cannot check the sent marker "
-                              f"({code})") from None
-        return any(obj["Key"] == key for obj in found.get("Contents", []))
+            return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except (ValueError, *_aws_errors()) as err:
+            raise NotifyError(f"s3://{self.bucket}/{key}: cannot read the sent marker "
+                              f"({_code(err)})") from None
 
-    def claim(self, day: dt.date, audience: str, info: dict) -> bool:
-        """Create the marker if no one has; ``False`` when it already exists."""
+    def pending(self, before: dt.date, days: int) -> list[dt.date]:
+        """Days in the ``days`` before ``before`` whose account email went out partial and
+        has no final one yet (a later run sends the final figure)."""
+        first = before - dt.timedelta(days=days)
+        start = f"{self.prefix}sent/{self.account}/"
+        keys = self._listed(start, start_after=f"{start}{first.isoformat()}")
+        found = []
+        for key in keys:
+            day_text, name = key[len(start):].split("/", 1)
+            if name == "account.partial.json" and f"{start}{day_text}/account.json" not in keys:
+                day = dt.date.fromisoformat(day_text)
+                if first <= day < before:
+                    found.append(day)
+        return sorted(found)
+
+    def _listed(self, prefix: str, start_after: str = "") -> set[str]:
+        try:
+            keys = set()
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, **({"StartAfter": start_after}
+                                                      if start_after else {}))
+            for page in pages:
+                keys |= {obj["Key"] for obj in page.get("Contents", [])}
+            return keys
+        except _aws_errors() as err:
+            raise NotifyError(f"s3://{self.bucket}/{prefix}: cannot check the sent markers "
+                              f"({_code(err)})") from None
+
+    def claim(self, day: dt.date, audience: str, info: dict, stage: str = "",
+              stale: dict | None = None) -> bool:
+        """Create the marker if no one has (or take over the ``stale`` claim found there);
+        ``False`` when another run got there first."""
+        key = self.key(day, audience, stage)
+        body = {**info, "status": "sending", "claim": uuid.uuid4().hex}
+        if stale is not None:
+            takeover = f"{key.removesuffix('.json')}.takeover-{stale.get('claim', 'none')}.json"
+            if not self._put_new(takeover, body):
+                return False
+            body["took_over"] = {k: stale.get(k) for k in ("claim", "at")}
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(body).encode(),
+                               ContentType="application/json")
+            return True
+        return self._put_new(key, body)
+
+    def _put_new(self, key: str, body: dict) -> bool:
         from botocore.exceptions import ClientError
 
-        body = json.dumps({**info, "status": "sending"}).encode()
         try:
-            self.s3.put_object(Bucket=self.bucket, Key=self.key(day, audience), Body=body,
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(body).encode(),
                                IfNoneMatch="*", ContentType="application/json")
             return True
         except ClientError as err:
             if error_code(err) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 return False
-            raise NotifyError(f"s3://{self.bucket}/{self.key(day, audience)}: cannot write "
-                              f"the sent marker ({error_code(err)})") from None
+            raise NotifyError(f"s3://{self.bucket}/{key}: cannot write the sent marker "
+                              f"({error_code(err)})") from None
 
-    def done(self, day: dt.date, audience: str, info: dict) -> None:
+    def done(self, day: dt.date, audience: str, info: dict, stage: str = "") -> None:
         """Record the sent message over the claim."""
-        self.s3.put_object(Bucket=self.bucket, Key=self.key(day, audience),
+        self.s3.put_object(Bucket=self.bucket, Key=self.key(day, audience, stage),
                            Body=json.dumps({**info, "status": "sent"}).encode(),
                            ContentType="application/json")
 
-    def release(self, day: dt.date, audience: str) -> None:
+    def release(self, day: dt.date, audience: str, stage: str = "") -> None:
         """Remove a claim whose email was refused, so that a later run may send it."""
-        self.s3.delete_object(Bucket=self.bucket, Key=self.key(day, audience))
+        self.s3.delete_object(Bucket=self.bucket, Key=self.key(day, audience, stage))
+
+
+def is_stale(marker: dict | None, now: dt.datetime, timeout: dt.timedelta) -> bool:
+    """True for a claim still ``sending`` longer than ``timeout`` after it was made (its run
+    died between claim and send: a Lambda never runs that long)."""
+    if not marker or marker.get("status") != "sending":
+        return False
+    try:
+        at = dt.datetime.fromisoformat(str(marker.get("at")))
+    except ValueError:
+        return True  # a claim without a readable time cannot be shown to be alive
+    return now - (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) > timeout
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return BotoCoreError, ClientError
+
+
+def _code(err: Exception) -> str:
+    return error_code(err) if hasattr(err, "response") else str(err)
 
 
 def send(email: Email, config: Config, *, ses=None, sns=None) -> str:
@@ -102,4 +175,4 @@ def _sns_subject(text: str) -> str:
     return text.encode("ascii", "replace").decode()[:99]
 
 
-__all__ = ["Markers", "send"]
+__all__ = ["Markers", "is_stale", "send"]
