@@ -683,3 +683,23 @@ def test_the_stale_claim_metric_and_its_alarm(bucket, monkeypatch, aws_env, caps
     assert '"StaleClaims": 1' in out and '"DailyReport": 1' in out
     template = (ROOT / "deploy" / "template.yaml").read_text()
     assert "MetricName: StaleClaims" in template
+
+
+# --------------------------------------------------------------------- grants and their dates
+
+
+@pytest.mark.parametrize(("start", "end", "gets_email"), [
+    ("2026-01-01", "2026-02-20", False),   # ended 20 days ago, past the 14-day grace
+    ("2026-01-01", "2026-03-01", True),    # ended 11 days ago: still inside the grace
+    ("2026-04-01", "2026-09-30", False),   # not started
+    ("2026-03-01", "2026-09-30", True),
+])
+def test_a_grantee_hears_only_within_the_grants_dates_and_grace(bucket, monkeypatch, aws_env,
+                                                                  start, end, gets_email):
+    grantee = f"g-{uuid.uuid4().hex[:6]}@example.org"
+    configure(bucket, monkeypatch, grants=[{"name": "G", "amount": 500, "start": start,
+                                            "end": end, "tags": ["alice"],
+                                            "recipients": [grantee]}])
+    result = handler(at("2026-03-12"))
+    assert ("grant:G" in result["sent"]) is gets_email
+    assert len(sent_to(aws_env["AWS_ENDPOINT_URL"], grantee)) == int(gets_email)

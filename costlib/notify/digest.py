@@ -260,11 +260,10 @@ def gather(config: Config, day: dt.date, source: BucketSource | LocalSource, *,
             services.append(detail[1])
             if month == f"{day:%Y-%m}":
                 digest.undated += detail[2]
-            if cache is not None:
+            if cache is not None:  # saved at once: a run that times out later keeps it
                 cache.put(summary)
+                cache.save()
         _add_summary(digest, summary, file, detail_days)
-    if cache is not None:
-        cache.save()
     digest.users = _combine(users)
     digest.services = _combine(services)
     for grant in config.grants:

@@ -100,20 +100,21 @@ def pace(grant: Grant, day: dt.date, daily: Mapping[dt.date, int], undated: int 
 
     The status compares the projection (spent + recent daily burn x days left) with the amount:
     at most the amount is "on track", up to 10 % more "watch", beyond (or already spent more than
-    the amount) "over"; "not started" before the first day, "ended" after the last.
+    the amount) "over"; "not started" before the first day (its days left counted from its
+    start, no allowance yet), "ended" after the last. Overspent, it allows $0 a day.
     """
     amount = int(money.units([grant.amount])[0])
     last = min(day, grant.end)
     spent = undated + sum(v for d, v in daily.items() if grant.start <= d <= last)
     elapsed = (last - grant.start).days + 1
-    days_left = max(0, (grant.end - day).days)
+    days_left = max(0, (grant.end - max(day, grant.start - dt.timedelta(days=1))).days)
     recent = max(0, min(BURN_DAYS, elapsed))
     first_recent = last - dt.timedelta(days=recent - 1)
     burn = (sum(v for d, v in daily.items() if first_recent <= d <= last) // recent
             if recent else 0)
     projected = spent + burn * days_left
     remaining = amount - spent
-    allowed = remaining // days_left if days_left else None
+    allowed = max(0, remaining) // days_left if days_left and day >= grant.start else None
     if day < grant.start:
         status = NOT_STARTED
     elif day > grant.end:
