@@ -703,3 +703,75 @@ def test_a_grantee_hears_only_within_the_grants_dates_and_grace(bucket, monkeypa
     result = handler(at("2026-03-12"))
     assert ("grant:G" in result["sent"]) is gets_email
     assert len(sent_to(aws_env["AWS_ENDPOINT_URL"], grantee)) == int(gets_email)
+
+
+# ------------------------------------------------------------------------ smaller defects
+
+
+def test_the_boto3_floor_has_conditional_puts():
+    """The markers need ``IfNoneMatch`` on put_object: boto3/botocore 1.35.2 (20 Aug 2024,
+    boto3's .changes/1.35.2.json: "Add support for conditional writes for PutObject")."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (floor,) = [d.split(">=")[1].split(",")[0] for d in deps if d.startswith("boto3")]
+    assert tuple(map(int, floor.split("."))) >= (1, 35, 2)
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("s3")
+    assert "IfNoneMatch" in model.operation_model("PutObject").input_shape.members
+
+
+def digest_of(bill, day: str, tz: str = PACIFIC, **config):
+    from costlib.notify.digest import LocalSource, gather
+
+    settings = parse_config({"account": SAMPLE_ACCOUNT, "name": ACCOUNT_NAME, "tag": TAG,
+                             "tz": tz, **config})
+    return gather(settings, dt.date.fromisoformat(day), LocalSource(bill),
+                  now=dt.datetime(2026, 3, 25, tzinfo=dt.UTC))
+
+
+def test_east_of_utc_the_first_of_the_month_has_an_amount_without_last_months_file():
+    from costlib.notify.message import compose
+
+    bill = month_bill("2026-03")  # February's file is not given
+    message = compose(digest_of(bill, "2026-03-01", tz="Asia/Tokyo"))
+    here = costlib.spend(bill, TAG, start="2026-03-01", end="2026-03-02", tz="Asia/Tokyo")
+    assert message.subject.startswith(f"{money.usd(here.total)} on Sun 1 Mar, without the "
+                                      "2026-02 file - AWS ocean-lab")
+    assert "n/a" not in message.subject
+
+
+def test_users_are_ranked_by_the_reported_day_and_one_folded_user_is_one_user():
+    from costlib.notify.message import compose
+
+    bill = month_bill("2026-03")
+    whole = costlib.spend(bill, TAG, start="2026-03-02", end="2026-03-03", tz=PACIFIC)
+    tagged = [u for u in whole.users if u != costlib.UNTAGGED]
+    text = compose(digest_of(bill, "2026-03-02", top=len(tagged) - 1)).text
+    table = text.split("Spend per user", 1)[1].split("\n\n", 1)[0].splitlines()[3:]
+    shown = [line for line in table if not line.strip().startswith(("other", "untagged",
+                                                                     "total"))]
+    on_day = [float(line.split()[-2].lstrip("$").replace(",", "")) for line in shown]
+    assert on_day == sorted(on_day, reverse=True)
+    assert any("other (1 user) " in line for line in table)
+
+
+def test_the_zone_reads_as_people_say_it_and_the_mean_says_its_days():
+    from costlib.notify.message import compose
+
+    text = compose(digest_of(month_bill("2026-03"), "2026-03-02")).text
+    assert "(Pacific day)" in text and "America/Los_Angeles day" not in text
+    assert "in Pacific days" in text
+    # 2 March: only two days of the 28 have data (February's file is not given)
+    assert "mean" in text and "over the 2 days with data" in text
+
+
+def test_a_tag_value_with_a_line_break_stays_on_its_row():
+    from conftest import tiny_bill
+    from costlib.notify.message import compose
+
+    bill = tiny_bill([("2026-03-02 18:00:00", "2026-03-02 19:00:00", "5.00", "eve\nmallory"),
+                      ("2026-03-02 18:00:00", "2026-03-02 19:00:00", "3.00", "bob")])
+    text = compose(digest_of(bill, "2026-03-02", tag="user:Owner")).text
+    table = text.split("Spend per user", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert all(line.startswith("  ") for line in table), table
+    assert any(line.split()[:2] == ["eve", "mallory"] for line in table)

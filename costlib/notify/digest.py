@@ -212,17 +212,26 @@ class Digest:
             return None
         return last - dt.timedelta(days=self.config.provisional_days - 1)
 
-    def total(self, day: dt.date) -> int | None:
-        """The account's units on ``day``; ``None`` when the data do not reach it or a month
-        file it needs is missing (a day may be partial: see :attr:`complete`)."""
+    def total(self, day: dt.date, lacking_ok: bool = False) -> int | None:
+        """The account's units on ``day``; ``None`` when the data do not reach it or (unless
+        ``lacking_ok``) a month file it needs is missing (see :meth:`lacking`); a day may be
+        partial: see :attr:`complete`."""
         if day not in self.daily or self.data_through is None:
             return None
         if instant(day, self.tz) >= self.data_through:
             return None
-        newest = f"{_day_before(self.data_through, UTC):%Y-%m}"
-        if any(m in self.missing and m <= newest for m in _utc_months(day, day + DAY, self.tz)):
+        if self.lacking(day) and not lacking_ok:
             return None
         return self.daily[day]
+
+    def lacking(self, day: dt.date) -> list[str]:
+        """The month files ``day`` needs that are missing though newer data exist (east of
+        UTC, the 1st of a month starts in the month before's file)."""
+        if self.data_through is None:
+            return []
+        newest = f"{_day_before(self.data_through, UTC):%Y-%m}"
+        return [m for m in _utc_months(day, day + DAY, self.tz)
+                if m in self.missing and m <= newest]
 
     @property
     def month_to_date(self) -> int:

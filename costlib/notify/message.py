@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import money
 from ..files import bill_name
-from ..spending import OTHER, UNTAGGED, UNTAGGED_LABEL, fold_counted
+from ..spending import OTHER, UNTAGGED, UNTAGGED_LABEL
 from ..timezones import local_time
 from .digest import DAY, SPARK_DAYS, Digest
 from .grants import BURN_DAYS, GrantStatus
@@ -84,6 +84,26 @@ def day_label(day: dt.date, year: bool = False) -> str:
     return f"{text} {day.year}" if year else text
 
 
+#: What people call the zones of most accounts; any other zone reads as its IANA name.
+ZONE_NAMES = {"America/Los_Angeles": "Pacific", "America/Denver": "Mountain",
+              "America/Phoenix": "Arizona", "America/Chicago": "Central",
+              "America/New_York": "Eastern", "UTC": "UTC"}
+
+
+def zone_label(tz: str) -> str:
+    """``Pacific`` for America/Los_Angeles (the zone as a reader says it), else the name.
+
+    >>> zone_label("America/Los_Angeles"), zone_label("Europe/Berlin")
+    ('Pacific', 'Europe/Berlin')
+    """
+    return ZONE_NAMES.get(tz, tz)
+
+
+def _plural(count: int, word: str) -> str:
+    """``1 user``, ``3 users``."""
+    return f"{count} {word if count == 1 else word + 's'}"
+
+
 def _date(day: dt.date) -> str:
     """``1 Feb 2026``, whatever the locale."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
@@ -117,14 +137,14 @@ def subject(digest: Digest, was: str | None = None) -> str:
     """``$123.45 on Tue 14 Feb - AWS ocean-lab (MTD $1,234.56)``; the amount always first,
     then what the reader must know about it: ``partial, data to 20:00`` for a day the data do
     not yet cover, ``final (the partial figure was $30.75)`` for the correction that follows."""
-    return (f"{_usd(digest.total(digest.day))} on {day_label(digest.day)}"
+    return (f"{_usd(digest.total(digest.day, lacking_ok=True))} on {day_label(digest.day)}"
             f"{''.join(', ' + flag for flag in _flags(digest, was))} - "
             f"AWS {_one_line(digest.config.label)} (MTD {_usd(digest.month_to_date)})")
 
 
 def _flags(digest: Digest, was: str | None = None) -> list[str]:
     """What the subject says after the amount: partial (and the hour the data reach)."""
-    flags = []
+    flags = [f"without the {month} file" for month in digest.lacking(digest.day)]
     if digest.has_data and not digest.complete:
         flags.append(f"partial, data to {local_time(digest.data_through, digest.tz):%H:%M}")
     elif was is not None:
@@ -158,7 +178,7 @@ def compose_grant(digest: Digest, status: GrantStatus) -> Email:
             f"{money.usd(g.amount)} spent)")
     head = _Section(lines=[
         f"Grant {g.name} on AWS {digest.config.label}: {_usd(on_day)} on "
-        f"{day_label(day, year=True)} ({digest.tz} day).",
+        f"{day_label(day, year=True)} ({zone_label(digest.tz)} day).",
         f"Spent {_usd(status.spent)} of {money.usd(g.amount)} since {_date(g.start)} "
         f"({100 * status.share_spent:.1f}%); {_usd(status.remaining)} left for "
         f"{status.days_left} days to {_date(g.end)}.",
@@ -187,8 +207,8 @@ def compose_missing(digest: Digest) -> Email:
     last = digest.last_data_day
     subj = f"No AWS billing data for {day_label(day)} - AWS {_one_line(c.label)}"
     month_file = bill_name(c.account, f"{day:%Y-%m}")
-    lines = [f"costnotify has no billing data for {day_label(day, year=True)} ({c.tz} day) "
-             f"for AWS {c.label} ({c.account})."]
+    lines = [f"costnotify has no billing data for {day_label(day, year=True)} "
+             f"({zone_label(c.tz)} day) for AWS {c.label} ({c.account})."]
     if last is None:
         lines.append("No billing file with data was found for the days it needs.")
     else:
@@ -213,9 +233,9 @@ def _email(audience: str, kind: str, subj: str, sections: list[_Section],
 
 def _headline(digest: Digest) -> _Section:
     c, day = digest.config, digest.day
-    today, before = digest.total(day), digest.total(day - DAY)
+    today, before = digest.total(day, lacking_ok=True), digest.total(day - DAY)
     lines = [f"AWS {c.label} ({c.account}): {_usd(today)} on {day_label(day, year=True)} "
-             f"({c.tz} day)."]
+             f"({zone_label(c.tz)} day)."]
     if before is None or today is None:
         lines.append(f"No data for the day before ({day_label(day - DAY)}).")
     elif not digest.complete:
@@ -257,26 +277,29 @@ def _freshness(digest: Digest) -> list[str]:
 
 def _table_section(title: str, table: pd.DataFrame, day: dt.date, top: int,
                    what: str) -> _Section:
-    """Top ``top`` columns (by month to date), then other and untagged: day and MTD."""
+    """Top ``top`` columns (by the day's spend, then month to date), then other and
+    untagged: day and MTD."""
     section = _Section(title=title, header=["", day_label(day), f"MTD (1-{day.day})"])
     if not len(table.columns):
         section.lines.append(f"No spend by {what} in this month yet.")
         return section
-    named = sorted(table.columns, key=lambda c: (c == UNTAGGED, -int(table[c].sum()), str(c)))
-    folded, kept = fold_counted(table[named], top)
     stamp = pd.Timestamp(day)
-    on_day = (folded.loc[stamp] if stamp in folded.index
-              else pd.Series(0, index=folded.columns, dtype="int64"))
-    tagged = len([c for c in named if c != UNTAGGED])
-    for i, name in enumerate(folded.columns):
-        if i < kept:
-            label = str(name)
-        elif i == kept and tagged > top:
-            label = f"{OTHER} ({tagged - top} {what})"
-        else:
-            label = UNTAGGED_LABEL if what != "services" else "(no product name)"
-        section.rows.append([label, _usd(int(on_day[name])), _usd(int(folded[name].sum()))])
-    section.rows.append(["total", _usd(int(on_day.sum())), _usd(int(folded.to_numpy().sum()))])
+    on_day = (table.loc[stamp] if stamp in table.index
+              else pd.Series(0, index=table.columns, dtype="int64"))
+    mtd = table.sum(axis=0)
+    tagged = sorted((c for c in table.columns if c != UNTAGGED),
+                    key=lambda c: (-int(on_day[c]), -int(mtd[c]), str(c)))
+    groups = [(_one_line(c), [c]) for c in tagged[:top]]
+    if tagged[top:]:
+        groups.append((f"{OTHER} ({_plural(len(tagged) - top, what.removesuffix('s'))})",
+                       tagged[top:]))
+    if UNTAGGED in table.columns:
+        groups.append((UNTAGGED_LABEL if what != "services" else "(no product name)",
+                       [UNTAGGED]))
+    for label, columns in groups:
+        section.rows.append([label, _usd(int(on_day[columns].sum())),
+                             _usd(int(mtd[columns].sum()))])
+    section.rows.append(["total", _usd(int(on_day.sum())), _usd(int(mtd.sum()))])
     return section
 
 
@@ -289,7 +312,9 @@ def _spark_section(title: str, digest: Digest, value) -> _Section:
         low, high = min(known), max(known)
         mean = sum(v for v, _ in known) // len(known)
         lines.append(f"low {_usd(low[0])} ({day_label(low[1])}), high {_usd(high[0])} "
-                     f"({day_label(high[1])}), mean {_usd(mean)} a day over {len(known)} days")
+                     f"({day_label(high[1])}), mean {_usd(mean)} a day over the "
+                     + (f"{len(known)} days" if len(known) == len(days)
+                        else f"{_plural(len(known), 'day')} with data"))
     if len(known) < len(days):
         lines.append(f"{NO_DATA} = no data")
     start = digest.provisional_from
@@ -323,7 +348,7 @@ def _grants_section(statuses: list[GrantStatus]) -> _Section:
 
 
 def _footer(digest: Digest) -> _Section:
-    lines = [f"Blended cost by UsageStartDate, in {digest.tz} days, from "
+    lines = [f"Blended cost by UsageStartDate, in {zone_label(digest.tz)} days, from "
              f"{', '.join(os.path.basename(f) for f in digest.files) or 'no files'}."]
     if digest.undated:
         lines.append(f"Rows without dates in this month's file (credits, refunds): "
