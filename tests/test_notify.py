@@ -491,8 +491,9 @@ def test_yaml_configuration_when_pyyaml_is_there(tmp_path):
     assert config.days_back == 2 and config.grants[0].values == ("alice",)
 
 
-def test_sparkline_scales_from_zero_and_marks_missing_days():
-    line = sparkline([0, 10, None, 5, 10])
+def test_sparkline_scales_to_the_datas_range_and_marks_missing_days():
+    dollars = [86, 192, None, 139, 192]  # from $86 to $192: not flat
+    line = sparkline([None if d is None else d * money.UNIT for d in dollars])
     assert line[0] == "▁" and line[1] == line[4] == "█" and line[2] == "·"
     assert line[3] in "▄▅"
 

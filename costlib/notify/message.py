@@ -76,6 +76,9 @@ class _Section:
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     mono: bool = False
+    big: str = ""  #: the headline amount, large in HTML (the text has it in its first line)
+    cards: bool = False  #: rows as stacked cards in HTML, the last column (status) first
+    bars: list[tuple[dt.date, int | None]] = field(default_factory=list)  #: HTML chart
 
 
 def day_label(day: dt.date, year: bool = False) -> str:
@@ -114,15 +117,16 @@ def _usd(units: int | None, sign: bool = False) -> str:
 
 
 def sparkline(values: list[int | None]) -> str:
-    """One block per value, scaled from min(0, lowest) to the highest; ``·`` for no data.
+    """One block per value, scaled from the lowest value to the highest (so $86-$192 does
+    not look flat); ``·`` for no data.
 
-    >>> sparkline([0, 5, 10, None])
+    >>> sparkline([100, 150, 200, None])
     '▁▅█·'
     """
     known = [v for v in values if v is not None]
     if not known:
         return NO_DATA * len(values)
-    lo, hi = min(0, *known), max(known)
+    lo, hi = min(known), max(known)
     span = hi - lo
     out = []
     for v in values:
@@ -161,8 +165,10 @@ def compose(digest: Digest, was: str | None = None) -> Email:
                                c.top, "users"),
                 _table_section("Spend by service", digest.services, day, c.top, "services"),
                 _spark_section(f"Last {SPARK_DAYS} days", digest, digest.total)]
-    if digest.grants:
-        sections.append(_grants_section(digest.grants))
+    grace = dt.timedelta(days=c.grant_grace_days)
+    grants = [s for s in digest.grants if day <= s.grant.end + grace]  # long over: not shown
+    if grants:
+        sections.append(_grants_section(grants))
     sections.append(_footer(digest))
     return _email("account", "report", subject(digest, was), sections, c.recipients,
                   c.sns_topic_arn)
@@ -182,7 +188,7 @@ def compose_grant(digest: Digest, status: GrantStatus) -> Email:
         f"Spent {_usd(status.spent)} of {money.usd(g.amount)} since {_date(g.start)} "
         f"({100 * status.share_spent:.1f}%); {_usd(status.remaining)} left for "
         f"{status.days_left} days to {_date(g.end)}.",
-        _pace_line(status), *_freshness(digest)])
+        _pace_line(status), *_freshness(digest)], big=_usd(on_day))
     sections = [head]
     if tuple(g.tag or digest.config.tag) == tuple(digest.config.tag):
         mine = [u for u in digest.users.columns if u in g.values]
@@ -256,7 +262,9 @@ def _headline(digest: Digest) -> _Section:
                  f"{_usd(full * days_in_month // full_days)} (linear, from {full_days} full "
                  f"day{'s' if full_days > 1 else ''})")
     lines.append(line + ".")
-    return _Section(lines=lines + _freshness(digest))
+    flags = _flags(digest)
+    return _Section(lines=lines + _freshness(digest), big=_usd(today) + "".join(
+        f" · {f}" for f in flags))
 
 
 def _freshness(digest: Digest) -> list[str]:
@@ -320,7 +328,8 @@ def _spark_section(title: str, digest: Digest, value) -> _Section:
     start = digest.provisional_from
     if start is not None and start <= digest.day:
         lines.append(f"days from {day_label(start)} on are provisional")
-    return _Section(title=title, lines=lines, mono=True)
+    return _Section(title=title, lines=lines, mono=True,
+                    bars=list(zip(days, values, strict=True)))
 
 
 def _pace_line(s: GrantStatus) -> str:
@@ -331,7 +340,7 @@ def _pace_line(s: GrantStatus) -> str:
 
 
 def _grants_section(statuses: list[GrantStatus]) -> _Section:
-    section = _Section(title="Grants", header=[
+    section = _Section(title="Grants", cards=True, header=[
         "grant", "amount", "spent", "remaining", "days left", "allowed/day", "burn/day",
         "status"])
     for s in statuses:
@@ -375,26 +384,78 @@ def _text(sections: list[_Section]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+#: Light and dark colours, set explicitly (a client that darkens only the background must
+#: not leave dark text on it): background, text, muted text, rules, bars, no-data bars.
+LIGHT = {"bg": "#ffffff", "fg": "#1a1a1a", "muted": "#5f6368", "rule": "#d0d4d9",
+         "bar": "#1f6feb", "none": "#d0d4d9", "card": "#f6f8fa"}
+DARK = {"bg": "#121417", "fg": "#e8eaed", "muted": "#a8adb3", "rule": "#3c4043",
+        "bar": "#6ea8fe", "none": "#3c4043", "card": "#1c1f23"}
+#: Grant status badges: (background, text), readable in both schemes.
+STATUS_COLOURS = {"on track": ("#1a7f37", "#ffffff"), "watch": ("#9a6700", "#ffffff"),
+                  "over": ("#cf222e", "#ffffff"), "not started": ("#57606a", "#ffffff"),
+                  "ended": ("#57606a", "#ffffff")}
+BAR_HEIGHT = 60  #: pixels of the tallest bar; the lowest day gets 6
+
+
+def _css() -> str:
+    """The style block: phones (one column under 480 px) and dark mode; inline styles carry
+    the light colours for clients that drop it."""
+    d = DARK
+    return f"""<style>
+:root {{ color-scheme: light dark; supported-color-schemes: light dark; }}
+.wrap {{ max-width: 680px; margin: 0 auto; padding: 16px; overflow-wrap: anywhere; }}
+.card {{ display: inline-block; vertical-align: top; width: 300px; margin: 0 8px 8px 0; }}
+@media (max-width: 480px) {{
+  .wrap {{ padding: 10px !important; }}
+  .card {{ display: block !important; width: auto !important; margin: 0 0 8px 0 !important; }}
+  .big {{ font-size: 30px !important; }}
+  .data td, .data th {{ padding: 2px 4px !important; }}
+}}
+@media (prefers-color-scheme: dark) {{
+  body, .wrap {{ background: {d['bg']} !important; color: {d['fg']} !important; }}
+  .muted {{ color: {d['muted']} !important; }}
+  .card {{ background: {d['card']} !important; border-color: {d['rule']} !important; }}
+  .data td, .data th {{ border-color: {d['rule']} !important; }}
+  .bar {{ background: {d['bar']} !important; }}
+  .nodata {{ background: {d['none']} !important; }}
+}}
+</style>"""
+
+
 def _html(sections: list[_Section], title: str) -> str:
-    e = html.escape
-    out = ["<!DOCTYPE html>", "<html><head><meta charset=\"utf-8\">",
-           f"<title>{e(title)}</title></head>",
-           "<body style=\"font-family:Helvetica,Arial,sans-serif;font-size:14px;color:#222\">"]
+    """The HTML page: a viewport for phones, explicit colours with ``color-scheme``, the
+    headline amount large, tables that fit 420 px, grants as cards, the chart as bars."""
+    e, c = html.escape, LIGHT
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           '<meta name="color-scheme" content="light dark">',
+           '<meta name="supported-color-schemes" content="light dark">',
+           f"<title>{e(title)}</title>", _css(), "</head>",
+           f'<body style="margin:0;padding:0;background:{c["bg"]};color:{c["fg"]}">',
+           f'<div class="wrap" style="background:{c["bg"]};color:{c["fg"]};font-family:'
+           f'Helvetica,Arial,sans-serif;font-size:15px;line-height:1.4">']
     for s in sections:
         if s.title:
-            out.append(f"<h3 style=\"margin:18px 0 6px\">{e(s.title)}</h3>")
-        style = " style=\"font-family:monospace;font-size:16px;margin:2px 0\"" if s.mono else (
-            " style=\"margin:2px 0\"")
-        out += [f"<p{style}>{e(line)}</p>" for line in s.lines]
-        if s.rows:
-            out.append("<table style=\"border-collapse:collapse\">")
+            out.append(f'<h3 style="margin:20px 0 6px;font-size:17px">{e(s.title)}</h3>')
+        if s.big:
+            out.append(f'<p class="big" style="font-size:36px;font-weight:bold;'
+                       f'margin:4px 0 8px;line-height:1.15">{e(s.big)}</p>')
+        if s.bars:
+            out.append(_html_bars(s.bars))
+        lines = s.lines[1:] if s.bars else s.lines  # the bars replace the text sparkline
+        out += [f'<p style="margin:3px 0">{e(line)}</p>' for line in lines]
+        if s.rows and s.cards:
+            out += [_html_card(s.header, row) for row in s.rows]
+        elif s.rows:
+            out.append('<table class="data" role="presentation" style="border-collapse:'
+                       'collapse;width:100%">')
             if s.header:
                 out.append(_html_row(s.header, "th"))
             out += [_html_row(row, "td", bold=row[0] == "total") for row in s.rows]
             out.append("</table>")
-        out += [f"<p style=\"color:#666;font-size:12px;margin:2px 0\">{e(n)}</p>"
-                for n in s.notes]
-    out.append("</body></html>")
+        out += [f'<p class="muted" style="color:{c["muted"]};font-size:13px;margin:3px 0">'
+                f"{e(n)}</p>" for n in s.notes]
+    out.append("</div></body></html>")
     return "\n".join(out) + "\n"
 
 
@@ -402,8 +463,60 @@ def _html_row(cells: list[str], tag: str, bold: bool = False) -> str:
     """One table row, every cell escaped; the first cell left-aligned, the numbers right."""
     weight = ";font-weight:bold" if bold else ""
     return "<tr>" + "".join(
-        f"<{tag} style=\"text-align:{'left' if i == 0 else 'right'};padding:2px 10px{weight}\">"
-        f"{html.escape(c)}</{tag}>" for i, c in enumerate(cells)) + "</tr>"
+        f"<{tag} style=\"text-align:{'left' if i == 0 else 'right'};padding:3px 8px;"
+        f"border-bottom:1px solid {LIGHT['rule']}{weight}\">{html.escape(c)}</{tag}>"
+        for i, c in enumerate(cells)) + "</tr>"
+
+
+def _html_card(header: list[str], row: list[str]) -> str:
+    """A grant as a card: its status first (a coloured badge), its name, then each figure."""
+    e, c = html.escape, LIGHT
+    status = row[-1]
+    bg, fg = STATUS_COLOURS.get(status, ("#57606a", "#ffffff"))
+    figures = "".join(
+        f'<tr><td class="muted" style="color:{c["muted"]};padding:1px 8px 1px 0">{e(h)}</td>'
+        f'<td style="text-align:right;padding:1px 0">{e(v)}</td></tr>'
+        for h, v in zip(header[1:-1], row[1:-1], strict=True))
+    return (f'<div class="card" style="border:1px solid {c["rule"]};border-radius:6px;'
+            f'padding:8px 12px;background:{c["card"]}">'
+            f'<p style="margin:0 0 4px"><span style="background:{bg};color:{fg};'
+            f'border-radius:4px;padding:1px 8px;font-weight:bold">{e(status)}</span></p>'
+            f'<p style="margin:0 0 4px;font-weight:bold">{e(row[0])}</p>'
+            f'<table role="presentation" style="border-collapse:collapse;width:100%">'
+            f"{figures}</table></div>")
+
+
+def _html_bars(bars: list[tuple[dt.date, int | None]]) -> str:
+    """The last days as a bar chart scaled to the data's range (the lowest day a short bar,
+    the highest a full one), its max and min labelled; days without data are grey stubs."""
+    e, c = html.escape, LIGHT
+    known = [v for _, v in bars if v is not None]
+    lo, hi = (min(known), max(known)) if known else (0, 0)
+    cells = []
+    for day, v in bars:
+        if v is None:
+            height, cls, colour = 3, "nodata", c["none"]
+        else:
+            height = 6 + (round((v - lo) * (BAR_HEIGHT - 6) / (hi - lo)) if hi > lo else 0)
+            cls, colour = "bar", c["bar"]
+        tip = f"{day_label(day)}: {_usd(v)}"
+        cells.append(f'<td style="vertical-align:bottom;padding:0 1px" title="{e(tip)}">'
+                     f'<div class="{cls}" style="height:{height}px;background:{colour};'
+                     f'width:100%;min-width:4px"></div></td>')
+    label = f'class="muted" style="font-size:12px;color:{c["muted"]};white-space:nowrap;'
+    axis = (f'<table role="presentation" style="border-collapse:collapse;height:{BAR_HEIGHT}px">'
+            f'<tr><td {label}vertical-align:top">max {e(_usd(hi if known else None))}</td></tr>'
+            f'<tr><td {label}vertical-align:bottom">min {e(_usd(lo if known else None))}'
+            f"</td></tr></table>")
+    first, last = bars[0][0], bars[-1][0]
+    return (f'<table role="presentation" style="border-collapse:collapse;width:100%;'
+            f'table-layout:fixed;margin:4px 0"><tr><td style="width:84px;padding:0">'
+            f"{axis}</td>"
+            f'<td style="padding:0"><table role="presentation" style="border-collapse:'
+            f'collapse;width:100%;table-layout:fixed;height:{BAR_HEIGHT}px"><tr>'
+            f'{"".join(cells)}</tr></table></td></tr><tr><td></td>'
+            f'<td class="muted" style="font-size:12px;color:{c["muted"]}">'
+            f"{e(day_label(first))} .. {e(day_label(last))}</td></tr></table>")
 
 
 def time_label(t, tz: str) -> str:
