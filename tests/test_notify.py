@@ -131,7 +131,9 @@ def test_mid_month_email_says_costlibs_numbers(bucket, monkeypatch, aws_env, cap
     day = units(["2026-03"], "2026-03-12", "2026-03-13")
     mtd = units(["2026-02", "2026-03"], "2026-03-01", "2026-03-13")
     before = units(["2026-03"], "2026-03-11", "2026-03-12")
-    assert message["Subject"] == f"{usd(day)} on Thu 12 Mar - AWS ocean-lab (MTD {usd(mtd)})"
+    subject = message["Subject"]  # an unusual user may be named between the two
+    assert subject.startswith(f"{usd(day)} on Thu 12 Mar")
+    assert subject.endswith(f" - AWS ocean-lab (MTD {usd(mtd)})")
     assert message["From"] == SENDER
     text, page = bodies(message)
     change = money.usd(money.dollars(day - before), sign=True)
@@ -776,3 +778,62 @@ def test_a_tag_value_with_a_line_break_stays_on_its_row():
     table = text.split("Spend per user", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
     assert all(line.startswith("  ") for line in table), table
     assert any(line.split()[:2] == ["eve", "mallory"] for line in table)
+
+
+# ------------------------------------------------------------------------ unusual spend
+
+
+def spiky_bill(spikes: dict[tuple[int, str], str], noisy: bool = False):
+    """March 2026, made up: alice $50 a day, bob $10 a day (noisy: alternating $2/$18),
+    carol 40 cents a day, all EC2, one row per user and day at 18:00 UTC; ``spikes`` set
+    ``(day of month, user)`` to another amount."""
+    from conftest import tiny_bill
+
+    rows = []
+    for day in range(1, 32):
+        for user, usual in (("alice", "50.00"), ("bob", "10.00"), ("carol", "0.40")):
+            if noisy and user == "bob":
+                usual = "2.00" if day % 2 else "18.00"
+            cost = spikes.get((day, user), usual)
+            rows.append((f"2026-03-{day:02d} 18:00:00", f"2026-03-{day:02d} 19:00:00", cost,
+                         user))
+    return tiny_bill(rows)
+
+
+@pytest.mark.parametrize(("spikes", "noisy", "flagged"), [
+    ({(31, "bob"): "150.00"}, False, ["bob +$140"]),
+    ({(31, "bob"): "28.00"}, False, []),              # +$18: under the $20 floor
+    ({(31, "carol"): "19.00"}, False, []),            # 47 times its usual, but +$18.60
+    ({(31, "bob"): "40.00"}, True, []),               # +$30 on a bob who swings $16 a day
+    ({(31, "bob"): "90.00"}, True, ["bob +$80"]),     # beyond his own swings
+    ({(31, "alice"): "95.00", (31, "bob"): "150.00"}, False, ["bob +$140", "alice +$45"]),
+    ({(30, "bob"): "150.00"}, False, []),             # yesterday's spike is not today's
+])
+def test_a_day_far_above_its_own_last_28_days_is_unusual(spikes, noisy, flagged):
+    from costlib.notify.message import compose
+
+    message = compose(digest_of(spiky_bill(spikes, noisy), "2026-03-31", tag="user:Owner"))
+    named = (message.subject.split(", unusual: ", 1)[1].split(" - AWS")[0].split(", ")
+             if ", unusual: " in message.subject else [])
+    assert named == flagged, message.subject
+    assert message.subject.startswith("$")  # the amount first, always
+    if flagged:
+        assert "Unusual today" in message.text and "user bob: " in message.text
+        # the service is flagged too (all of it is EC2), in the body: users lead the subject
+        assert "service Amazon Elastic Compute Cloud: " in message.text
+    else:
+        assert "Unusual today" not in message.text
+
+
+def test_the_unusual_rule_in_numbers():
+    from statistics import median
+
+    from costlib.notify.unusual import is_unusual, margin
+
+    unit = money.UNIT
+    steady = [10 * unit] * 28
+    assert margin(steady, 20 * unit) == 20 * unit  # no spread: the floor
+    swings = [2 * unit, 18 * unit] * 14
+    deviations = [abs(v - median(swings)) for v in swings]
+    assert margin(swings, 20 * unit) == int(4 * 1.4826 * median(deviations))
+    assert not is_unusual(1000 * unit, steady[:6], 20 * unit)  # too few days to judge

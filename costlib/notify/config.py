@@ -45,11 +45,12 @@ ENV = {
 LIST_KEYS = {"recipients", "tag"}
 INT_KEYS = {"days_back": (0, 60), "top": (1, 50), "provisional_days": (0, 31),
             "missing_after_days": (1, 60), "settle_days": (1, 90),
-            "claim_timeout_minutes": (5, 1440), "grant_grace_days": (0, 366)}
+            "claim_timeout_minutes": (5, 1440), "grant_grace_days": (0, 366),
+            "unusual_floor": (0, 1_000_000)}
 KEYS = {"account", "name", "bucket", "prefix", "recipients", "sender", "transport",
         "sns_topic_arn", "tz", "days_back", "tag", "top", "provisional_days",
         "missing_after_days", "settle_days", "state_prefix", "grants", "claim_timeout_minutes",
-        "grant_grace_days"}
+        "grant_grace_days", "unusual_floor"}
 GRANT_KEYS = {"name", "amount", "start", "end", "tags", "tag", "custom_charge", "credits",
               "recipients", "sns_topic_arn"}
 
@@ -75,7 +76,8 @@ class Config:
     ``claim_timeout_minutes`` [15]: a claim still "sending" after that long belongs to a run
     that died (a Lambda runs at most 5): the next run takes it over; ``grant_grace_days`` [14]:
     a grantee's email goes on that many days after the grant's end (none before its start);
-    ``grants``.
+    ``unusual_floor`` [20]: dollars a user's or service's day must exceed its 28-day median by,
+    at least, to be flagged unusual (see :mod:`costlib.notify.unusual`); ``grants``.
     """
 
     account: str
@@ -96,6 +98,7 @@ class Config:
     state_prefix: str = DEFAULT_STATE_PREFIX
     claim_timeout_minutes: int = 15
     grant_grace_days: int = 14
+    unusual_floor: int = 20
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     @property

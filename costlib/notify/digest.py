@@ -22,6 +22,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from .. import money
 from ..errors import OptionError
 from ..files import bill_name, parse_name, sample_path
 from ..invoice import CUSTOM_CHARGE
@@ -32,6 +33,7 @@ from ..timezones import UTC, instant, local_time
 from .aws import NotifyError, client, error_code
 from .config import Config
 from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
+from .unusual import Unusual, find_unusual
 
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify
 
@@ -173,6 +175,8 @@ class Digest:
     undated: int = 0
     grant_daily: dict[str, dict[dt.date, int]] = field(default_factory=dict)
     grant_undated: dict[str, int] = field(default_factory=dict)
+    user_daily: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    service_daily: dict[str, dict[dt.date, int]] = field(default_factory=dict)
     grants: list[GrantStatus] = field(default_factory=list)
     data_through: np.datetime64 | None = None
     newest_open: bool = False
@@ -232,6 +236,17 @@ class Digest:
         newest = f"{_day_before(self.data_through, UTC):%Y-%m}"
         return [m for m in _utc_months(day, day + DAY, self.tz)
                 if m in self.missing and m <= newest]
+
+    @property
+    def unusual(self) -> list[Unusual]:
+        """Users and services far above their own trailing baseline on the reported day
+        (the rule: :mod:`costlib.notify.unusual`); none when the day has no data."""
+        if self.total(self.day, lacking_ok=True) is None:
+            return []
+        covered = [d for d in self.daily if d < self.day and self.total(d) is not None]
+        floor = int(money.units([self.config.unusual_floor])[0])
+        return find_unusual(self.day, covered, {"user": self.user_daily,
+                                                "service": self.service_daily}, floor)
 
     @property
     def month_to_date(self) -> int:
@@ -294,7 +309,8 @@ def summarize(bill: Bill, file: MonthFile, config: Config, detail_days: set[dt.d
     summary = MonthSummary(month=file.month, etag=file.etag, closed=bool(closed),
                            daily=_per_day(by_user, by_user.table.sum(axis=1)),
                            undated=int(by_user.table[-1].sum()),
-                           data_through=_data_through(bill))
+                           data_through=_data_through(bill),
+                           users=_per_column(by_user), services=_per_column(by_service))
     custom = _column_units(by_service, CUSTOM_CHARGE)
     ratio = (custom, by_service.total_units - custom)
     spends: dict[tuple, Spend] = {(tuple(config.tag), True): by_user}
@@ -335,6 +351,13 @@ def _per_day(s: Spend, units: np.ndarray) -> dict[dt.date, int]:
     return {d.astype(dt.date): int(v) for d, v in zip(s.days, units[:-1], strict=True)}
 
 
+def _per_column(s: Spend) -> dict[str, dict[dt.date, int]]:
+    """Each user's (or service's) units per local day, the days with spend only."""
+    days = [d.astype(dt.date) for d in s.days]
+    return {str(user): {day: int(v) for day, v in zip(days, s.table[:-1, i], strict=True) if v}
+            for i, user in enumerate(s.users)}
+
+
 def _column_units(s: Spend, user: str) -> int:
     return int(s.table[:, s.users.index(user)].sum()) if user in s.users else 0
 
@@ -364,6 +387,10 @@ def _combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _add_summary(digest: Digest, summary: MonthSummary, file: MonthFile,
                  detail_days: set[dt.date]) -> None:
     _add_days(digest.daily, summary.daily)
+    for into, more in ((digest.user_daily, summary.users),
+                       (digest.service_daily, summary.services)):
+        for name, daily in more.items():
+            _add_days(into.setdefault(name, {}), daily)
     for grant in digest.config.grants:
         daily, undated = summary.grants.get(grant.name, ({}, 0))
         _add_days(digest.grant_daily[grant.name], daily)
@@ -421,7 +448,7 @@ def _tags(config: Config) -> list[str]:
 def fingerprint(config: Config) -> str:
     """What cached month summaries depend on: the zone, the user tag and the grants."""
     key = {"tz": config.tz, "tag": list(config.tag),
-           "grants": [g.key(config.tag) for g in config.grants], "version": 1}
+           "grants": [g.key(config.tag) for g in config.grants], "version": 2}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -36,7 +36,7 @@ WATCH_AT = 1.0
 OVER_AT = 1.1
 #: The recent burn is the mean daily spend over this many days (fewer at a grant's start).
 BURN_DAYS = 28
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: per-user and per-service days (the unusual-spend baseline)
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,8 @@ class MonthSummary:
     grants: dict[str, tuple[dict[dt.date, int], int]] = field(default_factory=dict)
     undated: int = 0
     data_through: np.datetime64 | None = None
+    users: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    services: dict[str, dict[dt.date, int]] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """The JSON form stored in the cache (days as ISO strings, units as integers)."""
@@ -172,7 +174,9 @@ class MonthSummary:
         return {"etag": self.etag, "closed": self.closed, "undated": self.undated,
                 "data_through": through, "daily": _days_out(self.daily),
                 "grants": {name: {"daily": _days_out(d), "undated": u}
-                           for name, (d, u) in self.grants.items()}}
+                           for name, (d, u) in self.grants.items()},
+                "users": {k: _days_out(d) for k, d in self.users.items()},
+                "services": {k: _days_out(d) for k, d in self.services.items()}}
 
     @classmethod
     def from_json(cls, month: str, data: dict) -> MonthSummary:
@@ -182,7 +186,9 @@ class MonthSummary:
                    daily=_days_in(data["daily"]), undated=int(data.get("undated", 0)),
                    grants={name: (_days_in(g["daily"]), int(g["undated"]))
                            for name, g in data.get("grants", {}).items()},
-                   data_through=None if through is None else np.datetime64(through, "ns"))
+                   data_through=None if through is None else np.datetime64(through, "ns"),
+                   users={k: _days_in(d) for k, d in data.get("users", {}).items()},
+                   services={k: _days_in(d) for k, d in data.get("services", {}).items()})
 
 
 def _days_out(daily: Mapping[dt.date, int]) -> dict[str, int]:

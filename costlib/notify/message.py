@@ -26,6 +26,7 @@ from ..spending import OTHER, UNTAGGED, UNTAGGED_LABEL
 from ..timezones import local_time
 from .digest import DAY, SPARK_DAYS, Digest
 from .grants import BURN_DAYS, GrantStatus
+from .unusual import BASELINE_DAYS
 
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_DATA = "·"
@@ -153,14 +154,42 @@ def _flags(digest: Digest, was: str | None = None) -> list[str]:
         flags.append(f"partial, data to {local_time(digest.data_through, digest.tz):%H:%M}")
     elif was is not None:
         flags.append(f"final (the partial figure was {was})")
+    unusual = digest.unusual
+    shown = [u for u in unusual if u.kind == "user"][:2] or unusual[:1]
+    if shown:
+        flags.append("unusual: " + ", ".join(
+            f"{_one_line(_name(u.name))} +${round(money.dollars(u.excess)):,}" for u in shown))
     return flags
+
+
+def _name(name: str) -> str:
+    """A user or service as the email shows it (the untagged spend as ``untagged``)."""
+    return UNTAGGED_LABEL if name == UNTAGGED else name
+
+
+def _unusual_section(digest: Digest) -> _Section | None:
+    """Each user and service far above its own last 28 days, with the rule in a note."""
+    unusual = digest.unusual
+    if not unusual:
+        return None
+    section = _Section(title="Unusual today")
+    for u in unusual:
+        section.lines.append(
+            f"{u.kind} {_one_line(_name(u.name))}: {_usd(u.amount)} on {day_label(digest.day)}, "
+            f"{_usd(u.excess, sign=True)} over its median of {_usd(u.median)} a day "
+            f"(last {_plural(u.days, 'day')}).")
+    section.notes.append(
+        f"Unusual: more than max(4 robust SDs, ${digest.config.unusual_floor:,}) above the "
+        f"median of its own last {BASELINE_DAYS} days (robust SD = 1.4826 x the median "
+        "absolute deviation).")
+    return section
 
 
 def compose(digest: Digest, was: str | None = None) -> Email:
     """The account managers' email about the reported day (``was``: the partial figure an
     earlier email gave for it, when this one is the final)."""
     c, day = digest.config, digest.day
-    sections = [_headline(digest),
+    sections = [_headline(digest), *filter(None, [_unusual_section(digest)]),
                 _table_section(f"Spend per user ({' > '.join(c.tag)})", digest.users, day,
                                c.top, "users"),
                 _table_section("Spend by service", digest.services, day, c.top, "services"),
