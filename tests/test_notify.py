@@ -837,3 +837,98 @@ def test_the_unusual_rule_in_numbers():
     deviations = [abs(v - median(swings)) for v in swings]
     assert margin(swings, 20 * unit) == int(4 * 1.4826 * median(deviations))
     assert not is_unusual(1000 * unit, steady[:6], 20 * unit)  # too few days to judge
+
+
+# -------------------------------------------------------------------- the webhook channel
+
+
+class Hook:
+    """A Slack-compatible incoming webhook on loopback (http.server in a thread): it answers
+    each POST with the next status of ``answers`` (then 200) and keeps every body."""
+
+    def __init__(self, answers=()):
+        import http.server
+        import threading
+
+        hook = self
+        self.answers, self.bodies = list(answers), []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (the http.server name)
+                length = int(self.headers["Content-Length"])
+                hook.bodies.append((self.headers["Content-Type"],
+                                    json.loads(self.rfile.read(length))))
+                status = hook.answers.pop(0) if hook.answers else 200
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"no")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/B0/x"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    made = []
+
+    def make(answers=()):
+        made.append(Hook(answers))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.close()
+
+
+def test_the_webhook_gets_the_top_lines_once_after_a_retry(bucket, monkeypatch, aws_env, hook):
+    server = hook([503])  # the first attempt is turned away, the second lands
+    configure(bucket, monkeypatch, webhook_url=server.url)
+    result = handler(at("2026-03-12"))
+    assert sorted(result["sent"]) == ["account", "webhook"]
+    assert len(server.bodies) == 2 and server.bodies[0] == server.bodies[1]
+    content_type, payload = server.bodies[-1]
+    assert content_type.startswith("application/json")
+    lines = payload["text"].splitlines()
+    assert lines[0] == result["subjects"][0].replace("<", "&lt;").replace(">", "&gt;")
+    assert lines[1].startswith("AWS ocean-lab (012345678901): ")
+    assert any(set(line.split()[0]) <= set("▁▂▃▄▅▆▇█·") for line in lines)
+    assert "http" not in payload["text"] and "<" not in payload["text"]
+    assert handler(at("2026-03-12"))["status"] == "already sent"
+    assert len(server.bodies) == 2  # the marker holds for the webhook too
+    assert Markers(bucket, BUCKET, "costnotify/", SAMPLE_ACCOUNT).state(
+        dt.date(2026, 3, 12), "webhook")["status"] == "sent"
+
+
+@pytest.mark.parametrize(("answers", "attempts"), [([500, 500, 500], 3), ([404], 1)])
+def test_a_webhook_that_keeps_refusing_fails_and_a_later_run_sends_it(
+        bucket, monkeypatch, aws_env, hook, capsys, answers, attempts):
+    server = hook(answers)
+    configure(bucket, monkeypatch, webhook_url=server.url)
+    failed = handler(at("2026-03-13"))
+    assert failed["status"] == "failed" and failed["sent"] == ["account"]
+    assert f"attempt {attempts} of 3" in failed["errors"][0]
+    assert len(server.bodies) == attempts  # a 404 is not tried again
+    assert '"Failures": 1' in capsys.readouterr().out
+    again = handler(at("2026-03-13"))  # the claim was released; the account stays sent
+    assert again["sent"] == ["webhook"] and again["already_sent"] == ["account"]
+    assert len(server.bodies) == attempts + 1
+
+
+def test_a_webhook_url_is_checked_and_may_come_from_the_environment(tmp_path):
+    with pytest.raises(ConfigError, match="webhook_url must be an http"):
+        parse_config({**GOOD, "webhook_url": "hooks.example.org/x"}, "cfg.json")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(GOOD))
+    config = load_config(None, {"COSTNOTIFY_CONFIG": str(path),
+                                "COSTNOTIFY_WEBHOOK_URL": "https://hooks.example.org/T/B/x"})
+    assert config.webhook_url == "https://hooks.example.org/T/B/x"

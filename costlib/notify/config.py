@@ -41,6 +41,7 @@ ENV = {
     "COSTNOTIFY_TRANSPORT": "transport", "COSTNOTIFY_SNS_TOPIC_ARN": "sns_topic_arn",
     "COSTNOTIFY_TZ": "tz", "COSTNOTIFY_DAYS_BACK": "days_back", "COSTNOTIFY_TAG": "tag",
     "COSTNOTIFY_TOP": "top", "COSTNOTIFY_STATE_PREFIX": "state_prefix",
+    "COSTNOTIFY_WEBHOOK_URL": "webhook_url",
 }  # fmt: skip
 LIST_KEYS = {"recipients", "tag"}
 INT_KEYS = {"days_back": (0, 60), "top": (1, 50), "provisional_days": (0, 31),
@@ -50,7 +51,7 @@ INT_KEYS = {"days_back": (0, 60), "top": (1, 50), "provisional_days": (0, 31),
 KEYS = {"account", "name", "bucket", "prefix", "recipients", "sender", "transport",
         "sns_topic_arn", "tz", "days_back", "tag", "top", "provisional_days",
         "missing_after_days", "settle_days", "state_prefix", "grants", "claim_timeout_minutes",
-        "grant_grace_days", "unusual_floor"}
+        "grant_grace_days", "unusual_floor", "webhook_url"}
 GRANT_KEYS = {"name", "amount", "start", "end", "tags", "tag", "custom_charge", "credits",
               "recipients", "sns_topic_arn"}
 
@@ -77,7 +78,9 @@ class Config:
     that died (a Lambda runs at most 5): the next run takes it over; ``grant_grace_days`` [14]:
     a grantee's email goes on that many days after the grant's end (none before its start);
     ``unusual_floor`` [20]: dollars a user's or service's day must exceed its 28-day median by,
-    at least, to be flagged unusual (see :mod:`costlib.notify.unusual`); ``grants``.
+    at least, to be flagged unusual (see :mod:`costlib.notify.unusual`); ``webhook_url``: a
+    Slack-compatible incoming webhook that also gets the day's top lines (a second channel,
+    with its own sent marker); ``grants``.
     """
 
     account: str
@@ -99,6 +102,7 @@ class Config:
     claim_timeout_minutes: int = 15
     grant_grace_days: int = 14
     unusual_floor: int = 20
+    webhook_url: str | None = None
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     @property
@@ -109,9 +113,11 @@ class Config:
     def check_sending(self, where: str = "configuration") -> Config:
         """Refuse a configuration that cannot send (used unless it is a dry run)."""
         if self.transport == "ses":
-            if not self.sender:
+            if not self.sender and (self.recipients or any(g.recipients for g in self.grants)
+                                    or not self.webhook_url):
                 raise ConfigError(f"{where}: sender is missing (a verified SES address)")
-            if not self.recipients and not any(g.recipients for g in self.grants):
+            if not (self.recipients or self.webhook_url or any(g.recipients
+                                                                for g in self.grants)):
                 raise ConfigError(f"{where}: recipients is missing (a list of addresses)")
         elif not self.sns_topic_arn:
             raise ConfigError(f"{where}: sns_topic_arn is missing (transport is sns)")
@@ -184,6 +190,12 @@ def parse_config(data: Mapping, where: str = "configuration") -> Config:
         raise ConfigError(f"{where}: bucket {values['bucket']!r} is not an S3 bucket name")
     if values.get("sender") and not EMAIL.match(values["sender"]):
         raise ConfigError(f"{where}: sender is not an email address: {values['sender']!r}")
+    if data.get("webhook_url") is not None:
+        url = _text(where, "webhook_url", data["webhook_url"])
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ConfigError(f"{where}: webhook_url must be an http(s) URL (a Slack-compatible "
+                              f"incoming webhook), not {url!r}")
+        values["webhook_url"] = url
     if "state_prefix" in values and not values["state_prefix"].endswith("/"):
         values["state_prefix"] += "/"
     if "recipients" in data:

@@ -29,6 +29,7 @@ from .grants import BURN_DAYS, GrantStatus
 from .unusual import BASELINE_DAYS
 
 SPARKS = "▁▂▃▄▅▆▇█"
+WEBHOOK = "webhook"  #: the audience of the Slack-compatible incoming webhook
 NO_DATA = "·"
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -234,6 +235,26 @@ def compose_grant(digest: Digest, status: GrantStatus) -> Email:
     sections += [_spark_section(f"Last {SPARK_DAYS} days of the grant", digest, per_day),
                  _grants_section([status]), _footer(digest)]
     return _email(f"grant:{g.name}", "report", subj, sections, g.recipients, g.sns_topic_arn)
+
+
+def compose_webhook(digest: Digest, was: str | None = None) -> Email:
+    """The webhook's message: the subject, the headline lines, the unusual ones and the
+    28-day sparkline (no links: ``&``, ``<`` and ``>`` escaped as Slack wants); the
+    data-missing notice's lines when the day has no data."""
+    if digest.has_data:
+        subj = subject(digest, was)
+        lines = _headline(digest).lines
+        unusual = _unusual_section(digest)
+        lines += unusual.lines if unusual else []
+        lines += _spark_section(f"Last {SPARK_DAYS} days", digest, digest.total).lines[:2]
+    else:
+        missing = compose_missing(digest)
+        subj, lines = missing.subject, missing.text.splitlines()
+    text = "\n".join([subj, *lines])
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(raw, escaped)
+    return Email(audience=WEBHOOK, kind="report" if digest.has_data else "data missing",
+                 subject=subj, text=text, html="", to=())
 
 
 def compose_missing(digest: Digest) -> Email:
@@ -562,6 +583,6 @@ def _one_line(text: str) -> str:
 
 
 __all__ = [
-    "Email", "compose", "compose_grant", "compose_missing", "day_label", "sparkline", "subject",
-    "time_label",
+    "WEBHOOK", "Email", "compose", "compose_grant", "compose_missing", "compose_webhook",
+    "day_label", "sparkline", "subject", "time_label", "zone_label",
 ]

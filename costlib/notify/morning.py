@@ -34,7 +34,16 @@ from .aws import NotifyError
 from .config import Config, ConfigError, demo_config, load_config
 from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather
 from .grants import SummaryCache
-from .message import Email, compose, compose_grant, compose_missing, day_label, time_label
+from .message import (
+    WEBHOOK,
+    Email,
+    compose,
+    compose_grant,
+    compose_missing,
+    compose_webhook,
+    day_label,
+    time_label,
+)
 from .send import Markers, is_stale, send
 
 log = logging.getLogger("costlib.notify")
@@ -158,7 +167,8 @@ def _run_day(state: _Run, day: dt.date) -> Outcome:
     if digest.has_data:
         was = None
         if digest.complete and markers is not None:
-            partial = markers.state(day, "account", "partial")
+            partial = next(filter(None, (markers.state(day, a, "partial") for a in audiences
+                                         if a in ("account", WEBHOOK))), None)
             was = partial.get("subject", "").split(" ")[0] if partial else None
         elif not digest.complete and markers is not None:
             stage = "partial"
@@ -169,9 +179,7 @@ def _run_day(state: _Run, day: dt.date) -> Outcome:
                 log.info("%s: %s is still partial; its partial email went out, the final "
                          "figure follows when the data are complete", config.account, day)
                 return outcome
-        emails = [compose(digest, was=was) if a == "account" else compose_grant(
-            digest, next(s for s in digest.grants if f"grant:{s.grant.name}" == a))
-            for a in audiences]
+        emails = [_compose(digest, a, was) for a in audiences]
     else:
         last = digest.last_data_day
         gap = (day - last).days if last is not None else None
@@ -187,7 +195,8 @@ def _run_day(state: _Run, day: dt.date) -> Outcome:
             return outcome
         log.warning("%s: no data for %s (newest data: %s): sending the data-missing email",
                     config.account, day, newest)
-        emails = [compose_missing(digest)] if "account" in audiences else []
+        emails = [compose_missing(digest) if a == "account" else compose_webhook(digest)
+                  for a in audiences if a in ("account", WEBHOOK)]
         outcome.status = "dry run" if dry_run else "data missing sent"
     for i, email in enumerate(emails):
         outcome.subjects.append(email.subject)
@@ -203,6 +212,15 @@ def _run_day(state: _Run, day: dt.date) -> Outcome:
     elif stage == "partial":
         outcome.status = "partial sent"
     return outcome
+
+
+def _compose(digest, audience: str, was: str | None) -> Email:
+    if audience == "account":
+        return compose(digest, was=was)
+    if audience == WEBHOOK:
+        return compose_webhook(digest, was=was)
+    return compose_grant(digest, next(s for s in digest.grants
+                                      if f"grant:{s.grant.name}" == audience))
 
 
 def _unclaimed(state: _Run, day: dt.date, audiences: list[str], stage: str,
@@ -224,11 +242,12 @@ def _unclaimed(state: _Run, day: dt.date, audiences: list[str], stage: str,
 
 
 def _audiences(config: Config, dry_run: bool, day: dt.date) -> list[str]:
-    """The account (when it has recipients) and each grant with recipients whose dates
-    (plus the grace after its end) hold ``day``."""
+    """The account (when it has recipients), the webhook (when there is one) and each grant
+    with recipients whose dates (plus the grace after its end) hold ``day``."""
     sns = config.transport == "sns"
     audiences = ["account"] if (dry_run or (config.sns_topic_arn if sns else config.recipients)
                                 ) else []
+    audiences += [WEBHOOK] if config.webhook_url else []
     grace = dt.timedelta(days=config.grant_grace_days)
     return audiences + [f"grant:{g.name}" for g in config.grants
                         if (g.sns_topic_arn if sns else g.recipients)

@@ -14,7 +14,7 @@ import uuid
 
 from .aws import NotifyError, client, error_code
 from .config import Config
-from .message import Email
+from .message import WEBHOOK, Email
 
 
 class Markers:
@@ -59,19 +59,21 @@ class Markers:
                               f"({_code(err)})") from None
 
     def pending(self, before: dt.date, days: int) -> list[dt.date]:
-        """Days in the ``days`` before ``before`` whose account email went out partial and
-        has no final one yet (a later run sends the final figure)."""
+        """Days in the ``days`` before ``before`` whose account email (or webhook message)
+        went out partial and has no final one yet (a later run sends the final figure)."""
         first = before - dt.timedelta(days=days)
         start = f"{self.prefix}sent/{self.account}/"
         keys = self._listed(start, start_after=f"{start}{first.isoformat()}")
         found = []
         for key in keys:
             day_text, name = key[len(start):].split("/", 1)
-            if name == "account.partial.json" and f"{start}{day_text}/account.json" not in keys:
+            audience = name.removesuffix(".partial.json")
+            if (audience in ("account", "webhook") and name != audience
+                    and f"{start}{day_text}/{audience}.json" not in keys):
                 day = dt.date.fromisoformat(day_text)
                 if first <= day < before:
                     found.append(day)
-        return sorted(found)
+        return sorted(set(found))
 
     def _listed(self, prefix: str, start_after: str = "") -> set[str]:
         try:
@@ -149,9 +151,12 @@ def _code(err: Exception) -> str:
 
 
 def send(email: Email, config: Config, *, ses=None, sns=None) -> str:
-    """Send through SES v2 (raw MIME, text + HTML) or publish to SNS; return the message id."""
+    """Send through SES v2 (raw MIME, text + HTML), publish to SNS, or post the webhook's
+    message; return the message id."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if email.audience == WEBHOOK:
+        return post_webhook(config.webhook_url, email.text)
     try:
         if config.transport == "sns":
             response = (sns or client("sns")).publish(
@@ -170,9 +175,61 @@ def send(email: Email, config: Config, *, ses=None, sns=None) -> str:
     return response["MessageId"]
 
 
+#: The webhook's attempts and the pause before the second (doubled each time, or the
+#: server's Retry-After up to RETRY_AFTER_MAX seconds).
+WEBHOOK_ATTEMPTS = 3
+WEBHOOK_PAUSE = 0.5
+RETRY_AFTER_MAX = 10.0
+WEBHOOK_TIMEOUT = 20
+
+
+def post_webhook(url: str, text: str) -> str:
+    """POST ``{"text": text}`` as JSON to a Slack-compatible incoming webhook; return a
+    message id of our own (webhooks return none).
+
+    A refused connection, a 429 or a 5xx is tried again (three attempts in all); any other
+    answer, or no answer in time (the message may have arrived), is a :class:`NotifyError`.
+    """
+    import time
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"text": text}).encode()
+    pause = WEBHOOK_PAUSE
+    for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8"})
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+                response.read()
+            return f"webhook-{uuid.uuid4().hex[:12]}"
+        except urllib.error.HTTPError as err:
+            retry = err.code == 429 or err.code >= 500
+            wait = _retry_after(err.headers.get("Retry-After"), pause)
+            problem = f"HTTP {err.code}"
+        except urllib.error.URLError as err:
+            retry = isinstance(err.reason, ConnectionError)
+            wait, problem = pause, str(err.reason)
+        except TimeoutError:
+            retry, problem = False, "no answer in time"
+        if not retry or attempt == WEBHOOK_ATTEMPTS:
+            raise NotifyError(f"the webhook refused the message ({problem}, attempt {attempt} "
+                              f"of {WEBHOOK_ATTEMPTS})")
+        time.sleep(wait)
+        pause *= 2
+    raise AssertionError("unreachable")
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    try:
+        return min(max(float(value), 0.0), RETRY_AFTER_MAX) if value else default
+    except ValueError:
+        return default
+
+
 def _sns_subject(text: str) -> str:
     """SNS subjects are ASCII, one line, under 100 characters."""
     return text.encode("ascii", "replace").decode()[:99]
 
 
-__all__ = ["Markers", "is_stale", "send"]
+__all__ = ["Markers", "is_stale", "post_webhook", "send"]
