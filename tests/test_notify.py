@@ -932,3 +932,27 @@ def test_a_webhook_url_is_checked_and_may_come_from_the_environment(tmp_path):
     config = load_config(None, {"COSTNOTIFY_CONFIG": str(path),
                                 "COSTNOTIFY_WEBHOOK_URL": "https://hooks.example.org/T/B/x"})
     assert config.webhook_url == "https://hooks.example.org/T/B/x"
+
+
+@pytest.mark.parametrize(("month", "day", "cut", "partial"), [
+    ("2026-03", "2026-03-08", "2026-03-09 06:00:00", True),    # 23-hour day: ends 07:00 UTC
+    ("2026-03", "2026-03-08", "2026-03-09 07:00:00", False),
+    ("2026-11", "2026-11-01", "2026-11-02 07:00:00", True),    # 25-hour day: ends 08:00 UTC
+    ("2026-11", "2026-11-01", "2026-11-02 08:00:00", False),
+])
+def test_dst_days_are_complete_when_their_23_or_25_hours_are_in(month, day, cut, partial):
+    import csv
+
+    from costlib.notify.message import subject
+
+    raw = make_bill(month, closed=False, days=10, seed=2).decode()
+    rows = list(csv.reader(io.StringIO(raw)))
+    start = rows[0].index("UsageStartDate")
+    kept = [rows[0]] + [r for r in rows[1:] if r[start] and r[start] < cut]
+    data = io.StringIO()
+    csv.writer(data, lineterminator="\n").writerows(kept)
+    buffer = io.BytesIO(data.getvalue().encode())
+    buffer.name = costlib.bill_name(SAMPLE_ACCOUNT, month).removesuffix(".zip")
+    digest = digest_of(costlib.read(buffer), day)
+    assert digest.complete is not partial
+    assert (", partial, data to " in subject(digest)) is partial
