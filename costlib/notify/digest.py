@@ -60,7 +60,7 @@ class BucketSource:
     def __init__(self, bucket: str, account: str, prefix: str = "", s3=None) -> None:
         self.bucket, self.account, self.prefix = bucket, account, prefix
         self.s3 = s3 or client("s3")
-        self._read: dict[tuple, Bill] = {}  # a run's later days reuse a file already read
+        self._last: tuple[tuple, Bill] | None = None  # a run's next day reuses the last file
 
     def files(self) -> dict[str, MonthFile]:
         """Every month file of the account (one list call per 1,000 keys); the tagged file
@@ -97,12 +97,15 @@ class BucketSource:
 
     def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
         """The month's bill, streamed from S3 and condensed to what the email needs (the
-        ``tags`` naming users): memory follows the distinct keys, not the rows. A file read
-        once in this run (same ETag) is not read again."""
+        ``tags`` naming users): memory follows the distinct keys, not the rows. The last file
+        read is kept (one only, so memory stays one month's): a run that completes an earlier
+        partial day, then reports yesterday, reads the open month once."""
         key = (file.url, file.etag, tuple(tags))
-        if key not in self._read:
-            self._read[key] = read_condensed(file.url, tags=list(tags) or None, progress=False)
-        return self._read[key]
+        if self._last is None or self._last[0] != key:
+            self._last = None  # freed before the next file is read
+            self._last = (key, read_condensed(file.url, tags=list(tags) or None,
+                                              progress=False))
+        return self._last[1]
 
 
 class LocalSource:
