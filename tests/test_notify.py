@@ -956,3 +956,24 @@ def test_dst_days_are_complete_when_their_23_or_25_hours_are_in(month, day, cut,
     digest = digest_of(costlib.read(buffer), day)
     assert digest.complete is not partial
     assert (", partial, data to " in subject(digest)) is partial
+
+
+def test_the_example_configuration_loads():
+    config = load_config(ROOT / "deploy" / "costnotify.example.json", {})
+    assert config.claim_timeout_minutes == 15 and config.unusual_floor == 20
+    assert config.grants[0].recipients == ("alice@example.org",)
+
+
+def test_a_grantees_email_about_a_partial_day_says_so_too(tmp_path):
+    path = march_2017(tmp_path, "2017-03-15T03:00:00")
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({
+        "account": SAMPLE_ACCOUNT, "tag": TAG, "grants": [{
+            "name": "Argo", "amount": 900, "start": "2017-01-01", "end": "2017-12-31",
+            "tags": ["chen.wei"], "recipients": ["chen@example.org"]}]}))
+    result = run_cli("notify", "--bill", path, "--day", "2017-03-14", "--dry-run",
+                     "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    subjects = [line for line in result.stdout.splitlines() if line.startswith("Subject: ")]
+    assert len(subjects) == 2
+    assert all(", partial, data to 20:00" in s for s in subjects), subjects

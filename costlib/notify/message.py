@@ -209,7 +209,9 @@ def compose_grant(digest: Digest, status: GrantStatus) -> Email:
     g, day = status.grant, digest.day
     daily = digest.grant_daily[g.name]
     on_day = daily.get(day, 0) if digest.has_data else None
-    subj = (f"{_usd(on_day)} on {day_label(day)} - grant {_one_line(g.name)} on AWS "
+    partial = [f for f in _flags(digest) if f.startswith("partial")]
+    subj = (f"{_usd(on_day)} on {day_label(day)}{''.join(', ' + f for f in partial)} - "
+            f"grant {_one_line(g.name)} on AWS "
             f"{_one_line(digest.config.label)} ({_usd(status.spent)} of "
             f"{money.usd(g.amount)} spent)")
     head = _Section(lines=[
