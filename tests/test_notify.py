@@ -653,17 +653,20 @@ def test_a_run_killed_between_claim_and_send_is_taken_over_once(bucket, monkeypa
     # at once, the claim may still be alive: nothing is sent, and that run would report
     assert handler(at(str(day)))["status"] == "being sent"
     assert "DailyReport" not in capsys.readouterr().out
-    # past the claim timeout, one run takes it over, however many try
+    # the next morning's scheduled run, past the claim timeout, takes the day over first
     later = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)  # noqa: E731
     settings = load_config()
     with caplog.at_level(logging.WARNING, logger="costlib.notify"):
-        first = run(settings, day=day, now=dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC),
-                    clock=later)
-    assert first.status == "sent" and first.taken_over == ["account"]
+        morning = run(settings, now=dt.datetime(2026, 3, 11, 15, tzinfo=dt.UTC), clock=later)
+    assert morning.day == day + dt.timedelta(days=1) and morning.status == "sent"
+    (first,) = morning.corrections
+    assert first.day == day and first.status == "sent" and first.taken_over == ["account"]
     assert "took over the stale claim" in caplog.text
     again = run(settings, day=day, now=dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC), clock=later)
     assert again.status == "already sent" and again.sent == []
-    assert len(sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])) == 1
+    to_day = [m for m in sent_to(aws_env["AWS_ENDPOINT_URL"], config["recipients"][0])
+              if " on Mon 9 Mar" in m["Subject"]]
+    assert len(to_day) == 1
 
 
 def test_two_takeovers_of_one_stale_claim_one_wins(bucket):

@@ -54,7 +54,8 @@ METRIC_NAMESPACE = "costnotify"
 # ------------------------------------------------------------------------------- the morning
 
 
-#: A partial day's final figure is sent by a scheduled run up to this many days later.
+#: A partial day's final figure, or a day whose run died after claiming it, is sent by a
+#: scheduled run up to this many days later.
 CORRECTION_DAYS = 7
 
 
@@ -121,8 +122,9 @@ def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | 
     defaults to the last full day in it; otherwise from the configured bucket, the day being
     ``days_back`` days before today in the configured zone. A day the data do not cover to
     its end is sent as partial (it says so) and stays open: a scheduled run sends the final
-    figure once the data are complete. ``now`` is the run's "today" (the event's time);
-    ``clock`` the wall clock that claims are timed with.
+    figure once the data are complete, and takes over any recent day whose claim went stale.
+    ``now`` is the run's "today" (the event's time); ``clock`` the wall clock that claims are
+    timed with.
     """
     now = now or dt.datetime.now(dt.UTC)
     source = LocalSource(bill) if bill is not None else BucketSource(
@@ -142,7 +144,9 @@ def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | 
                                    fingerprint(config), writable=not dry_run).load()
     corrections = []
     if state.markers is not None and scheduled:
-        corrections = [_run_day(state, d) for d in state.markers.pending(day, CORRECTION_DAYS)]
+        timeout = dt.timedelta(minutes=config.claim_timeout_minutes)
+        corrections = [_run_day(state, d) for d in state.markers.pending(
+            day, CORRECTION_DAYS, state.clock(), timeout)]
     outcome = _run_day(state, day)
     outcome.corrections = corrections
     return outcome

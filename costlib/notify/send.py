@@ -58,22 +58,28 @@ class Markers:
             raise NotifyError(f"s3://{self.bucket}/{key}: cannot read the sent marker "
                               f"({_code(err)})") from None
 
-    def pending(self, before: dt.date, days: int) -> list[dt.date]:
-        """Days in the ``days`` before ``before`` whose account email (or webhook message)
-        went out partial and has no final one yet (a later run sends the final figure)."""
+    def pending(self, before: dt.date, days: int, now: dt.datetime,
+                timeout: dt.timedelta) -> list[dt.date]:
+        """Days in the ``days`` before ``before`` a scheduled run must finish: the account
+        email (or webhook message) went out partial and has no final one yet, or a claim was
+        left ``sending`` past ``timeout`` (its run died; nobody else would send that day)."""
         first = before - dt.timedelta(days=days)
         start = f"{self.prefix}sent/{self.account}/"
         keys = self._listed(start, start_after=f"{start}{first.isoformat()}")
-        found = []
+        found = set()
         for key in keys:
             day_text, name = key[len(start):].split("/", 1)
-            audience = name.removesuffix(".partial.json")
-            if (audience in ("account", "webhook") and name != audience
+            day = dt.date.fromisoformat(day_text)
+            if not first <= day < before or ".takeover-" in name:
+                continue
+            audience = name.removesuffix(".json").removesuffix(".partial")
+            stage = "partial" if name.endswith(".partial.json") else ""
+            if (stage and audience in ("account", "webhook")
                     and f"{start}{day_text}/{audience}.json" not in keys):
-                day = dt.date.fromisoformat(day_text)
-                if first <= day < before:
-                    found.append(day)
-        return sorted(set(found))
+                found.add(day)
+            elif day not in found and is_stale(self.state(day, audience, stage), now, timeout):
+                found.add(day)
+        return sorted(found)
 
     def _listed(self, prefix: str, start_after: str = "") -> set[str]:
         try:
