@@ -600,8 +600,8 @@ def test_a_partial_day_is_sent_once_then_corrected_once(bucket, monkeypatch, aws
                       Body=whole.getvalue())
     later = handler({"time": "2026-03-22T15:00:00Z"})  # yesterday is 21 March
     assert later["status"] == "sent" and later["day"] == "2026-03-21"
-    assert [c["day"] for c in later["corrections"]] == ["2026-03-20"]
-    assert later["corrections"][0]["status"] == "sent"
+    assert [c["day"] for c in later["earlier"]] == ["2026-03-20"]
+    assert later["earlier"][0]["status"] == "sent"
     assert handler({"time": "2026-03-22T15:00:00Z"})["status"] == "already sent"
     messages = sent_to(aws_env["AWS_ENDPOINT_URL"], to)
     assert len(messages) == 3
@@ -659,7 +659,7 @@ def test_a_run_killed_between_claim_and_send_is_taken_over_once(bucket, monkeypa
     with caplog.at_level(logging.WARNING, logger="costlib.notify"):
         morning = run(settings, now=dt.datetime(2026, 3, 11, 15, tzinfo=dt.UTC), clock=later)
     assert morning.day == day + dt.timedelta(days=1) and morning.status == "sent"
-    (first,) = morning.corrections
+    (first,) = morning.earlier
     assert first.day == day and first.status == "sent" and first.taken_over == ["account"]
     assert "took over the stale claim" in caplog.text
     again = run(settings, day=day, now=dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC), clock=later)
@@ -980,3 +980,43 @@ def test_a_grantees_email_about_a_partial_day_says_so_too(tmp_path):
     subjects = [line for line in result.stdout.splitlines() if line.startswith("Subject: ")]
     assert len(subjects) == 2
     assert all(", partial, data to 20:00" in s for s in subjects), subjects
+
+
+def put_march_cut_at(s3, cut: str) -> None:
+    """March 2026 in the bucket as AWS has written it by the UTC instant ``cut``."""
+    import csv
+
+    raw = make_bill("2026-03", closed=False, days=20, seed=1).decode()
+    rows = list(csv.reader(io.StringIO(raw)))
+    start = rows[0].index("UsageStartDate")
+    kept = [rows[0]] + [r for r in rows[1:] if r[start] and r[start] < cut]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(kept)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(costlib.bill_name(SAMPLE_ACCOUNT, "2026-03").removesuffix(".zip"),
+                         text.getvalue())
+    s3.put_object(Bucket=BUCKET, Key=costlib.bill_name(SAMPLE_ACCOUNT, "2026-03"),
+                  Body=buffer.getvalue())
+
+
+def test_the_schedule_never_sends_a_partial_day_and_never_loses_one(bucket, monkeypatch,
+                                                                    aws_env):
+    """The issue's morning: the file lags by hours, so at 08:00 PDT on 15 March it ends at
+    20:00 PDT on the 14th. The schedule sends the 13th (the last whole day), and the 14th,
+    whole, the morning after, once each."""
+    config = configure(bucket, monkeypatch)
+    to = config["recipients"][0]
+    handler({"time": "2026-03-14T15:00:00Z", "day": "2026-03-12"})  # sent before
+    put_march_cut_at(bucket, "2026-03-15 03:00:00")  # 20:00 PDT on the 14th
+    morning = handler({"time": "2026-03-15T15:00:00Z"})
+    assert morning["day"] == "2026-03-14" and morning["status"] == "waiting for data"
+    assert [(e["day"], e["status"]) for e in morning["earlier"]] == [("2026-03-13", "sent")]
+    put_march_cut_at(bucket, "2026-03-16 03:00:00")  # a day later, the same lag
+    next_morning = handler({"time": "2026-03-16T15:00:00Z"})
+    assert [(e["day"], e["status"]) for e in next_morning["earlier"]] == [
+        ("2026-03-14", "sent")]
+    subjects = [m["Subject"] for m in sent_to(aws_env["AWS_ENDPOINT_URL"], to)]
+    days = [s.split(" - ")[0].split(" on ")[1].split(",")[0] for s in subjects]
+    assert days == ["Thu 12 Mar", "Fri 13 Mar", "Sat 14 Mar"]  # each once, in order
+    assert not any("partial" in s for s in subjects)

@@ -32,7 +32,7 @@ from ..reading import Bill, read
 from ..timezones import local_time
 from .aws import NotifyError
 from .config import Config, ConfigError, demo_config, load_config
-from .digest import BucketSource, LocalSource, demo_bill, fingerprint, gather
+from .digest import DAY, BucketSource, LocalSource, demo_bill, fingerprint, gather
 from .grants import SummaryCache
 from .message import (
     WEBHOOK,
@@ -65,7 +65,8 @@ class Outcome:
     is not complete: the final figure follows), ``already sent``, ``being sent`` (another run
     holds a fresh claim), ``waiting for data``, ``data missing sent``, ``dry run`` or
     ``failed`` (``errors`` says why). ``taken_over``: audiences whose stale claim this run took
-    over; ``corrections``: the earlier partial days a scheduled run completed first."""
+    over; ``earlier``: the earlier days a scheduled run finished first (a partial day's final
+    figure, a day whose claim went stale, a day the data did not cover on its morning)."""
 
     day: dt.date
     status: str
@@ -75,18 +76,19 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     subjects: list[str] = field(default_factory=list)
     taken_over: list[str] = field(default_factory=list)
-    corrections: list[Outcome] = field(default_factory=list)
+    earlier: list[Outcome] = field(default_factory=list)
+    incomplete: bool = False  #: the day has data, not yet to its end
 
     def as_dict(self) -> dict:
         """The Lambda's return value."""
         return {"day": self.day.isoformat(), "status": self.status, "sent": self.sent,
                 "already_sent": self.skipped, "read": self.read, "errors": self.errors,
                 "subjects": self.subjects, "taken_over": self.taken_over,
-                "corrections": [c.as_dict() for c in self.corrections]}
+                "earlier": [c.as_dict() for c in self.earlier]}
 
     def every(self) -> list[Outcome]:
-        """This day's outcome and its corrections'."""
-        return [*self.corrections, self]
+        """The earlier days' outcomes and this day's."""
+        return [*self.earlier, self]
 
 
 def report_day(config: Config, now: dt.datetime | None = None) -> dt.date:
@@ -120,9 +122,11 @@ def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | 
 
     With ``bill`` the data come from that file (no bucket, no markers, no cache) and the day
     defaults to the last full day in it; otherwise from the configured bucket, the day being
-    ``days_back`` days before today in the configured zone. A day the data do not cover to
-    its end is sent as partial (it says so) and stays open: a scheduled run sends the final
-    figure once the data are complete, and takes over any recent day whose claim went stale.
+    ``days_back`` days before today in the configured zone, sent only once the data cover it
+    to its end (complete days only: until then the day before, if unsent, goes instead). A day
+    asked for (``day``) the data do not cover is sent as partial (it says so) and stays open.
+    A scheduled run first finishes the last week's open days: a partial day's final figure,
+    a day whose claim went stale, a day skipped because its data came late.
     ``now`` is the run's "today" (the event's time); ``clock`` the wall clock that claims are
     timed with.
     """
@@ -142,17 +146,23 @@ def run(config: Config, *, day: dt.date | str | None = None, now: dt.datetime | 
         state.cache = SummaryCache(source.s3, config.bucket,
                                    f"{config.state_prefix}cache/{config.account}.json",
                                    fingerprint(config), writable=not dry_run).load()
-    corrections = []
+    earlier: list[Outcome] = []
     if state.markers is not None and scheduled:
         timeout = dt.timedelta(minutes=config.claim_timeout_minutes)
-        corrections = [_run_day(state, d) for d in state.markers.pending(
+        earlier = [_run_day(state, d, told=False) for d in state.markers.pending(
             day, CORRECTION_DAYS, state.clock(), timeout)]
-    outcome = _run_day(state, day)
-    outcome.corrections = corrections
+    outcome = _run_day(state, day, told=not scheduled)
+    if outcome.incomplete and not any(o.day == day - DAY for o in earlier):
+        log.info("%s: %s is not complete yet: reporting %s, the last whole day; %s follows "
+                 "when its data are in", config.account, day, day - DAY, day)
+        earlier.append(_run_day(state, day - DAY, told=False))
+    outcome.earlier = earlier
     return outcome
 
 
-def _run_day(state: _Run, day: dt.date) -> Outcome:
+def _run_day(state: _Run, day: dt.date, told: bool) -> Outcome:
+    """One day: a day not ``told`` (chosen by the schedule) is sent only when the data cover
+    it to its end; a day asked for is sent whatever the data, marked partial if need be."""
     config, markers, dry_run, out = state.config, state.markers, state.dry_run, state.out
     audiences = _audiences(config, dry_run, day)
     outcome = Outcome(day=day, status="dry run" if dry_run else "sent")
@@ -168,6 +178,15 @@ def _run_day(state: _Run, day: dt.date) -> Outcome:
     digest = gather(config, day, state.source, cache=state.cache, now=state.now)
     outcome.read = digest.read
     stage = ""
+    if digest.has_data and not digest.complete and not told:
+        outcome.status, outcome.incomplete = "waiting for data", True
+        through = time_label(digest.data_through, config.tz)
+        log.info("%s: %s is not complete (data through %s): complete days only",
+                 config.account, day, through)
+        if dry_run:
+            print(f"No email for {day_label(day, True)}: not complete yet (data through "
+                  f"{through}).", file=out)
+        return outcome
     if digest.has_data:
         was = None
         if digest.complete and markers is not None:

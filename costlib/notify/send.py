@@ -60,25 +60,35 @@ class Markers:
 
     def pending(self, before: dt.date, days: int, now: dt.datetime,
                 timeout: dt.timedelta) -> list[dt.date]:
-        """Days in the ``days`` before ``before`` a scheduled run must finish: the account
-        email (or webhook message) went out partial and has no final one yet, or a claim was
-        left ``sending`` past ``timeout`` (its run died; nobody else would send that day)."""
+        """Days in the ``days`` before ``before`` a scheduled run must finish: a partial
+        account email (or webhook message) without its final one; a claim left ``sending``
+        past ``timeout`` (its run died); a day with no marker after a day with one (its
+        morning came before its data, or its run never ran)."""
         first = before - dt.timedelta(days=days)
         start = f"{self.prefix}sent/{self.account}/"
         keys = self._listed(start, start_after=f"{start}{first.isoformat()}")
-        found = set()
+        found, marked, final = set(), set(), set()
         for key in keys:
             day_text, name = key[len(start):].split("/", 1)
             day = dt.date.fromisoformat(day_text)
             if not first <= day < before or ".takeover-" in name:
                 continue
+            marked.add(day)
             audience = name.removesuffix(".json").removesuffix(".partial")
             stage = "partial" if name.endswith(".partial.json") else ""
+            if not stage:
+                final.add(day)
             if (stage and audience in ("account", "webhook")
                     and f"{start}{day_text}/{audience}.json" not in keys):
                 found.add(day)
             elif day not in found and is_stale(self.state(day, audience, stage), now, timeout):
                 found.add(day)
+        if marked:
+            gap = min(marked) + dt.timedelta(days=1)
+            while gap < before:
+                if gap not in final:
+                    found.add(gap)
+                gap += dt.timedelta(days=1)
         return sorted(found)
 
     def _listed(self, prefix: str, start_after: str = "") -> set[str]:
