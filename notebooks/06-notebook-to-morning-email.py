@@ -248,8 +248,9 @@ print("\n".join(lines))
 # the email through SES. The code lives in the `costlib.notify` package (`costlib.notify.run`,
 # the handler `costlib.notify.lambda_handler.handler`), a thin shell around the core; everything
 # it reports is what these lessons computed. Like this lesson, it never reports a day the data
-# do not cover as final: such a day's subject says `partial, data to HH:MM`, and the complete
-# figure follows once the file catches up.
+# do not cover as final: the schedule waits for a whole day, and a day asked for early says
+# `partial, data to HH:MM` in its subject, the complete figure following once the file
+# catches up.
 
 # %% [markdown]
 # ## Exercise
