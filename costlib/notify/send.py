@@ -51,7 +51,9 @@ class Markers:
         """The marker's content (``status``, ``at``, ``claim``...), ``None`` when there is none."""
         if not self.exists(day, audience, stage):
             return None
-        key = self.key(day, audience, stage)
+        return self._read(self.key(day, audience, stage))
+
+    def _read(self, key: str) -> dict:
         try:
             return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except (ValueError, *_aws_errors()) as err:
@@ -81,7 +83,7 @@ class Markers:
             if (stage and audience in ("account", "webhook")
                     and f"{start}{day_text}/{audience}.json" not in keys):
                 found.add(day)
-            elif day not in found and is_stale(self.state(day, audience, stage), now, timeout):
+            elif day not in found and is_stale(self._read(key), now, timeout):
                 found.add(day)
         if marked:
             gap = min(marked) + dt.timedelta(days=1)
