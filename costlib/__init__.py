@@ -26,11 +26,10 @@ _HOMES = {
     "files": ("bill_name", "parse_name", "sample_path"),
     "layout": ("Bill", "DEFAULT_TAG"),
     "invoice": ("InvoiceCheck", "check_invoice"),
-    "reading": ("read",),
+    "reading": ("CondensedBill", "read", "read_condensed"),
     "reporting": ("Report", "report"),
     "spending": ("LAMBDA_TAGS", "UNTAGGED", "Spend", "blended_total", "daily_spend", "spend",
                  "spend_per_user"),
-    "stream": ("CondensedBill", "read_condensed"),
     "timezones": ("PACIFIC", "UTC"),
 }
 _HOME = {name: module for module, names in _HOMES.items() for name in names}
@@ -58,7 +57,7 @@ if TYPE_CHECKING:  # what editors and type checkers see
     from .files import bill_name, parse_name, sample_path
     from .invoice import InvoiceCheck, check_invoice
     from .layout import DEFAULT_TAG, Bill
-    from .reading import read
+    from .reading import CondensedBill, read, read_condensed
     from .reporting import Report, report
     from .spending import (
         LAMBDA_TAGS,
@@ -69,5 +68,4 @@ if TYPE_CHECKING:  # what editors and type checkers see
         spend,
         spend_per_user,
     )
-    from .stream import CondensedBill, read_condensed
     from .timezones import PACIFIC, UTC

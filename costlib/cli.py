@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .stream import read_condensed
+    from .reading import read_condensed
 
     # pandas, which the answers need, loads on the other core while the file is being read.
     threading.Thread(target=_preload, args=(".reporting",), daemon=True).start()

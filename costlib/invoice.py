@@ -70,7 +70,7 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
         return _against(bill, bill, charges, parts)
     amount = _amount(invoice)
     if amount is not None:
-        return _verdict(charges, int(money.units([amount])[0]), "amount given", parts,
+        return _verdict(charges, money.of_decimal(amount), "amount given", parts,
                         expected=charges + parts["rounding rows"])
     report = invoice if isinstance(invoice, Bill) else read(invoice)
     if report.kind != "invoice-report":
@@ -157,22 +157,22 @@ def _no_invoice(charges: int, words: str) -> InvoiceCheck:
 def _parts(bill: Bill) -> dict[str, int]:
     """Charges and the parts of them (or beside them) that explain differences, in units."""
     items = bill.items
-    cost = money.units(items[bill.cost_column].to_numpy())
+    cost = bill.cost_units
     product = items.get("ProductName")
     custom = (product == CUSTOM_CHARGE).to_numpy() if product is not None else np.zeros(
         len(items), bool)
     tax = (items["RecordType"] == "Tax").to_numpy()
     rounding = _control_sum(bill, "Rounding", "CBRounding") or 0
-    return {"charges": int(cost.sum()), "rounding rows": rounding,
-            "the reseller's custom charge": int(cost[custom].sum()),
-            "tax": int(cost[tax].sum()), "credits": int(cost[(cost < 0) & ~custom].sum())}
+    return {"charges": money.total(cost), "rounding rows": rounding,
+            "the reseller's custom charge": money.total(cost[custom]),
+            "tax": money.total(cost[tax]), "credits": money.total(cost[(cost < 0) & ~custom])}
 
 
 def _control_sum(bill: Bill, *record_types: str) -> int | None:
-    rows = bill.controls[bill.controls["RecordType"].isin(record_types)]
-    if rows.empty:
+    rows = bill.controls["RecordType"].isin(record_types).to_numpy()
+    if not rows.any():
         return None
-    return int(money.units(rows[bill.cost_column].fillna(0).to_numpy()).sum())
+    return money.total(bill.control_cost_units[rows])
 
 
 def _amount(invoice) -> Decimal | None:
@@ -180,12 +180,19 @@ def _amount(invoice) -> Decimal | None:
     if isinstance(invoice, Bill):
         return None
     if isinstance(invoice, (int, float, Decimal)):
-        return Decimal(str(invoice))
+        amount = Decimal(str(invoice))
+        if not amount.is_finite():
+            raise OptionError(f"the invoice amount {invoice!r} is not a number")
+        return amount
     text = os.fspath(invoice)
     cleaned = re.sub(r"[\s$,]", "", text)
-    if re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", cleaned):
         try:
-            return Decimal(cleaned)
+            amount = Decimal(cleaned)
         except InvalidOperation:
-            pass
+            return None
+        if abs(amount) >= 10**15:
+            raise OptionError(f"the invoice amount {text!r} is beyond any bill "
+                              "(at most $1e15)")
+        return amount
     return None

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .errors import BillError
 
 if TYPE_CHECKING:
@@ -23,6 +25,9 @@ CONTROL_RECORD_TYPES = frozenset(
 )
 #: Record types that only a CloudCheckr-style copy of the detailed bill uses.
 CLOUDCHECKR_RECORD_TYPES = frozenset({"Usage", "DiscountedUsage", "Tax"})
+
+#: Dates are read from 1970 up to, not including, 2200: a date outside is a bad date.
+FIRST_YEAR, END_YEAR = 1970, 2200
 
 NUMERIC_COLUMNS = (
     "UsageQuantity", "BlendedRate", "BlendedCost", "UnBlendedRate", "UnBlendedCost", "Rate",
@@ -62,21 +67,16 @@ def header_kind(name: str, columns: list[str]) -> tuple[str | None, str]:
                     "a detailed bill has BlendedCost, or Cost in a single-account file")
 
 
-def dbr_or_copy(record_types: set[str], record_id_aws) -> str:
-    """``"cloudcheckr"`` when the rows are a CloudCheckr copy's (its record types, or the
-    literal ``AWS`` as ``RecordId``: ``record_id_aws()`` says), else ``"dbr"``."""
-    copy = bool(record_types & CLOUDCHECKR_RECORD_TYPES) or record_id_aws()
-    return "cloudcheckr" if copy else "dbr"
+def printable(text: str) -> str:
+    r"""``text`` safe to print on a line of its own: control characters (line ends, ESC, ...)
+    written as escapes, so that a tag value cannot forge lines or colour a terminal.
 
-
-def date_format(first: str) -> str:
-    """How a column's dates are written, told by its first non-blank value."""
-    return "%Y/%m/%d %H:%M:%S" if "/" in first else "ISO8601"
-
-
-def bad_date(name: str, row: int, column: str, value: str) -> str:
-    return (f"{name}: row {row}: {column} is not a date "
-            f"({value!r}, expected YYYY-MM-DD HH:MM:SS)")
+    >>> print(printable("bob\n\x1b[31mtotal"))
+    bob\n\x1b[31mtotal
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def first_line(err: BaseException) -> str:
@@ -89,7 +89,9 @@ class Bill:
 
     ``items`` holds every charge row (the ones that cost money), ``controls`` the total and
     rounding rows. Ids are strings, costs floats, dates UTC ``datetime64`` (``NaT`` when blank),
-    tag values strings (``""`` when the resource has no such tag).
+    tag values strings (``""`` when the resource has no such tag). ``units`` and
+    ``control_units`` hold the cost column of each in exact units of 1e-10 dollars
+    (:mod:`costlib.money`), which every sum is made from.
     """
 
     items: pd.DataFrame
@@ -100,6 +102,19 @@ class Bill:
     kind: str
     invoice_id: str | None
     cost_column: str
+    units: np.ndarray | None = None
+    control_units: np.ndarray | None = None
+
+    @property
+    def cost_units(self) -> np.ndarray:
+        """The charge rows' cost in exact units: ``units``, while they still agree with the
+        cost column (a table filtered or reordered since reading falls back to its floats)."""
+        return _exact(self.units, self.items[self.cost_column].to_numpy("float64"))
+
+    @property
+    def control_cost_units(self) -> np.ndarray:
+        """The total rows' cost in exact units (blank: 0)."""
+        return _exact(self.control_units, self.controls[self.cost_column].to_numpy("float64"))
 
     @property
     def tags(self) -> list[str]:
@@ -116,3 +131,13 @@ class Bill:
         return (f"<Bill {os.path.basename(self.name)}: {self.kind}, {self.month}, "
                 f"{len(self.items):,} charge rows, {len(self.controls)} control rows, "
                 f"invoice {invoice}>")
+
+
+def _exact(units: np.ndarray | None, floats: np.ndarray) -> np.ndarray:
+    from . import money
+
+    floats = np.nan_to_num(floats, nan=0.0)
+    if units is not None and len(units) == len(floats) and np.allclose(
+            money.to_dollars(units), floats, rtol=1e-12, atol=1e-11):
+        return units
+    return money.units(floats)

@@ -114,11 +114,16 @@ def save_plot(data: Spend | pd.DataFrame, path: str | os.PathLike, **kwargs) -> 
     out = Path(path)
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
+    # Written beside the target and renamed over it: a write that fails (a full disk) leaves
+    # the old picture, never half a new one.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
         plot_daily(data, ax=fig.add_subplot(), **kwargs)
-        fig.savefig(out, format="png", dpi=DPI)
+        fig.savefig(partial, format="png", dpi=DPI)
+        os.replace(partial, out)
     finally:
         fig.clear()
+        partial.unlink(missing_ok=True)
     return out
 
 

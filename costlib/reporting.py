@@ -10,7 +10,7 @@ import numpy as np
 
 from . import money
 from .invoice import InvoiceCheck, check_invoice
-from .layout import KINDS
+from .layout import KINDS, printable
 from .reading import Bill
 from .spending import Spend, spend
 from .timezones import UTC, When
@@ -59,11 +59,12 @@ class Report:
             "Invoice check (whole month)",
             *[f"  {line}" for line in str(self.invoice).splitlines()],
             "",
-            f"Spend per user ({' > '.join(s.tags)})",
+            f"Spend per user ({' > '.join(printable(t) for t in s.tags)})",
         ]
         per_user = s.per_user
-        width = max([len(u) for u in per_user.index] + [10])
-        for user, cost in per_user.items():
+        names = [printable(u) for u in per_user.index]
+        width = max([len(u) for u in names] + [10])
+        for user, cost in zip(names, per_user, strict=True):
             share = f"{100 * cost / s.total:5.1f}%" if s.total else ""
             lines.append(f"  {user:<{width}}  {money.usd(cost):>14}  {share}")
         lines.append(f"  {'total':<{width}}  {money.usd(s.total):>14}  "

@@ -97,6 +97,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import OptionError
+
 SAMPLE_ACCOUNT = "012345678901"
 ACCOUNT_NAME = "ocean-lab"
 DEV_ACCOUNT = "012345678902"
@@ -400,7 +402,7 @@ def _fmt_money(u10: int) -> str:
     """Exact text with 8 decimals of an amount in 1e-10 dollars (a whole number of 1e-8)."""
     q, rest = divmod(u10, 100)
     if rest:
-        raise ValueError(f"{u10}e-10 has more than 8 decimals")
+        raise OptionError(f"{u10}e-10 has more than 8 decimals")
     sign, q = ("-", -q) if q < 0 else ("", q)
     return f"{sign}{q // 10**8}.{q % 10**8:08d}"
 
@@ -462,12 +464,12 @@ def _period(month: str, closed: bool, days: int | None) -> _Period:
     try:
         start = datetime.strptime(month, "%Y-%m")
     except (TypeError, ValueError):
-        raise ValueError(f"month must look like 2026-02, not {month!r}") from None
+        raise OptionError(f"month must look like 2026-02, not {month!r}") from None
     month_days = calendar.monthrange(start.year, start.month)[1]
     if days is None:
         days = month_days if closed else min(20, month_days)
     if not 1 <= days <= month_days:
-        raise ValueError(f"days must be between 1 and {month_days} for {month}, not {days}")
+        raise OptionError(f"days must be between 1 and {month_days} for {month}, not {days}")
     return _Period(month, start, month_days, days, closed)
 
 
@@ -1115,13 +1117,13 @@ def make_bill(
     gives: a byte-order mark, CRLF line ends and a quoted header.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise OptionError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if isinstance(resources, bool) or not isinstance(resources, int) or resources < 1:
-        raise ValueError(f"resources must be a whole number of at least 1, not {resources!r}")
+        raise OptionError(f"resources must be a whole number of at least 1, not {resources!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number of at least 0, not {seed!r}")
+        raise OptionError(f"seed must be a whole number of at least 0, not {seed!r}")
     if isinstance(tags, str):
-        raise ValueError("tags must be a list of column names, not one string")
+        raise OptionError("tags must be a list of column names, not one string")
     period = _period(month, closed, days)
     bill = _build(period, resources, seed)
     if kind == "invoice-report":

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OptionError
+from .layout import END_YEAR, FIRST_YEAR
 
 UTC = "UTC"
 PACIFIC = "America/Los_Angeles"
@@ -41,6 +42,9 @@ def instant(when: When, tz: str = UTC) -> np.datetime64:
                           "YYYY-MM-DD HH:MM)") from None
     if stamp is pd.NaT:
         raise OptionError(f"not a date or time: {when!r}")
+    if not FIRST_YEAR <= stamp.year < END_YEAR:
+        raise OptionError(f"{when!r} is out of range (dates from {FIRST_YEAR} to "
+                          f"{END_YEAR - 1})")
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return stamp.tz_convert(UTC).tz_localize(None).to_datetime64().astype("datetime64[ns]")

@@ -5,7 +5,7 @@
     >>> run(demo_config(), dry_run=True, out=io.StringIO(), bill=demo_bill()).status
     'dry run'
 
-It imports the core (``costlib.reading``, ``spending``, ``stream``, ``files``, ...), never the
+It imports the core (``costlib.reading``, ``spending``, ``files``, ``timezones``, ...), never the
 contest wing, and the core never imports it. Its rooms: :mod:`~costlib.notify.config` (the
 settings), :mod:`~costlib.notify.digest` (the numbers), :mod:`~costlib.notify.grants` (pace and
 the cache of closed months), :mod:`~costlib.notify.message` (text and HTML),

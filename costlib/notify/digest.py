@@ -26,9 +26,8 @@ from .. import money
 from ..errors import OptionError
 from ..files import bill_name, parse_name, sample_path
 from ..invoice import CUSTOM_CHARGE
-from ..reading import Bill, read
+from ..reading import Bill, read, read_condensed
 from ..spending import HOUR, Spend, spend
-from ..stream import read_condensed
 from ..timezones import UTC, instant, local_time
 from .aws import NotifyError, client, error_code
 from .config import Config
