@@ -1020,3 +1020,14 @@ def test_the_schedule_never_sends_a_partial_day_and_never_loses_one(bucket, monk
     days = [s.split(" - ")[0].split(" on ")[1].split(",")[0] for s in subjects]
     assert days == ["Thu 12 Mar", "Fri 13 Mar", "Sat 14 Mar"]  # each once, in order
     assert not any("partial" in s for s in subjects)
+
+
+def test_the_schedule_runs_on_pacific_time():
+    """EventBridge Scheduler takes a zone: 08:00 in Los Angeles all year, not a UTC hour
+    that moves with daylight saving time."""
+    template = (ROOT / "deploy" / "template.yaml").read_text()
+    assert "ScheduleExpressionTimezone: !Ref ScheduleTimezone" in template
+    zone = template.split("\n  ScheduleTimezone:", 1)[1].split("\n  Memory", 1)[0]
+    assert "Default: America/Los_Angeles" in zone
+    schedule = template.split("\n  Schedule:", 1)[1].split("\n  ScheduleTimezone", 1)[0]
+    assert "Default: cron(0 8 * * ? *)" in schedule
