@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return grade_main(args)
         if args.command == "notify":
-            from .notify import cli_main
+            from .notify.morning import cli_main
 
             return cli_main(args)
         return _sample(args)

@@ -75,8 +75,8 @@ def test_readme_example_and_docstring_examples_run():
     failed, _ = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
     assert failed == 0
     tried = doctest.testmod(costlib).attempted
-    for module in pkgutil.iter_modules(costlib.__path__):
-        mod = importlib.import_module(f"costlib.{module.name}")
+    for module in pkgutil.walk_packages(costlib.__path__, "costlib."):  # the wings too
+        mod = importlib.import_module(module.name)
         result = doctest.testmod(mod, extraglobs={"sample_path": costlib.sample_path})
         assert result.failed == 0, module.name
         tried += result.attempted
