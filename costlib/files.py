@@ -91,6 +91,7 @@ class Opened:
     name: str
     stream: IO[bytes]
     size: int | None
+    parquet: bool = False  #: the stream is a (seekable) Parquet file, not CSV text
 
 
 def open_source(source: str | os.PathLike | IO) -> Opened:
@@ -132,30 +133,36 @@ def _open_path(text: str) -> Opened:
         if not magic:
             raw.close()
             raise BillError(f"{text}: the file is empty")
-        if magic[:2] == b"PK":
+        if magic[:2] == b"PK" or magic == b"PAR1":
             raw.close()
-            raise BillError(f"{text}: a zip must be read from a file, not a pipe "
-                            "(unzip it into the pipe, or give the file)")
-        return Opened(text, raw, None)
+            raise BillError(f"{text}: a zip or Parquet file must be read from a file, not a "
+                            "pipe (give the file)")
+        return _by_magic(text, magic, raw, None)
     if info.st_size == 0:
         raise BillError(f"{text}: the file is empty")
     with path.open("rb") as head:
         magic = head.read(4)
+    return _by_magic(text, magic, path.open("rb"), info.st_size)
+
+
+def _by_magic(name: str, magic: bytes, file: IO[bytes], size: int | None) -> Opened:
+    """The file opened by what its first bytes say: a zip, gzip, Parquet, else CSV text."""
     if magic[:2] == b"PK":
-        return _open_zip(text, path.open("rb"))
-    if text.endswith(".zip"):
-        raise BillError(f"{text}: not a zip file (truncated or corrupt?)")
-    return Opened(text, path.open("rb"), info.st_size)
+        return _open_zip(name, file)
+    if magic[:2] == b"\x1f\x8b":
+        return Opened(name, GzipReader(name, file, size), None)
+    if magic == b"PAR1":
+        return Opened(name, file, size, parquet=True)
+    if name.endswith(".zip"):
+        file.close()
+        raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
+    return Opened(name, file, size)
 
 
 def _unzip_if_zip(name: str, data: bytes) -> Opened:
     if not data:
         raise BillError(f"{name}: the file is empty")
-    if data[:2] == b"PK":
-        return _open_zip(name, io.BytesIO(data))
-    if name.endswith(".zip"):
-        raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
-    return Opened(name, io.BytesIO(data), len(data))
+    return _by_magic(name, data[:4], io.BytesIO(data), len(data))
 
 
 def _open_zip(name: str, file: IO[bytes]) -> Opened:
@@ -316,6 +323,63 @@ class MemberReader(io.RawIOBase):
         super().close()
 
 
+class GzipReader(io.RawIOBase):
+    """The inflated text of a ``.csv.gz`` (members one after another, as ``gzip`` writes them
+    when appending), refused once it inflates past :func:`max_inflation` times the compressed
+    bytes read (a gzip bomb; a gzip header's size field cannot be trusted)."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, name: str, file: IO[bytes], size: int | None) -> None:
+        self.name, self._file = name, file
+        self._inflate = _zlib.decompressobj(31)
+        self._tail = b""
+        self._read = self._out = 0
+        self._ratio = max_inflation()
+        self._done = False
+        self._between = False  # at the end of a member: the text may end here
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        want, filled = len(buffer), 0
+        while filled < want and not self._done:
+            if not self._tail:
+                self._tail = self._file.read(self.BLOCK)
+                self._read += len(self._tail)
+                if not self._tail:
+                    if not self._between:
+                        self._broken("the compressed data ends early")
+                    self._done = True
+                    break
+            try:
+                out = self._inflate.decompress(self._tail, want - filled)
+            except _ZLIB_ERRORS as err:
+                self._broken(str(err))
+            self._tail = self._inflate.unconsumed_tail
+            self._between = self._inflate.eof
+            if self._inflate.eof:  # another member may follow
+                self._tail = self._inflate.unused_data + self._tail
+                self._inflate = _zlib.decompressobj(31)
+            buffer[filled : filled + len(out)] = out
+            filled += len(out)
+            self._out += len(out)
+            if self._out > self._ratio * max(self._read, 1 << 10) + (1 << 20):
+                raise BillError(f"{self.name}: the gzip inflates past {self._ratio:g} times its "
+                                f"size; not a billing file (a gzip bomb?); {MAX_INFLATION_ENV} "
+                                "raises the limit")
+        return filled
+
+    def _broken(self, why: str):
+        raise BillError(f"{self.name}: the gzip is corrupt or truncated ({why})")
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
 READ_AHEAD = 8 << 20  #: bytes fetched (at least) per ranged GET of an S3 object
 FIRST_RANGE = 1 << 16  #: the first GET: enough to tell a zip from a CSV
 
@@ -324,12 +388,7 @@ def _open_s3(url: str) -> Opened:
     raw = S3Object(url)
     if raw.size == 0:
         raise BillError(f"{url}: the file is empty")
-    if raw.head[:2] == b"PK":
-        return _open_zip(url, raw)
-    if url.endswith(".zip"):
-        raw.close()
-        raise BillError(f"{url}: not a zip file (truncated or corrupt?)")
-    return Opened(url, raw, raw.size)
+    return _by_magic(url, raw.head[:4], raw, raw.size)
 
 
 class S3Object(io.RawIOBase):

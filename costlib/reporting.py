@@ -39,7 +39,9 @@ class Report:
             "tag": s.tags[0] if len(s.tags) == 1 else list(s.tags),
             "tz": s.tz,
             "window": {"start": _iso(s.start), "end": _iso(s.end)},
-            "blended_total": s.total,
+            "cost": self.bill.cost_basis,
+            "total": s.total,
+            **({"blended_total": s.total} if self.bill.cost_basis == "blended" else {}),
             "invoice": self.invoice.as_dict(),
             "users": _amounts(s.users, s.table.sum(axis=0)),
             "users_add_up": s.users_add_up,
@@ -103,3 +105,28 @@ def _iso(t: np.datetime64 | None) -> str | None:
 
 def _weekday(day: np.datetime64) -> str:
     return ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")[int(day.astype("int64")) % 7]
+
+
+def tag_coverage(bill: Bill) -> dict:
+    """Each tag key of ``bill`` with the share of the spend (by absolute amount) on rows that
+    carry it and how many distinct values it has: the first thing asked of a new bill.
+
+    >>> import costlib
+    >>> tags = tag_coverage(costlib.read(costlib.sample_path()))["tags"]
+    >>> round(tags["user:Owner"]["share"], 2), tags["user:Owner"]["values"]
+    (0.95, 6)
+    """
+    units = np.asarray(bill.cost_units)
+    weight = np.abs(units.astype(np.float64))
+    whole = float(weight.sum()) or 1.0
+    tags = {}
+    for tag in bill.tags:
+        if tag not in bill.items.columns:
+            continue
+        values = bill.items[tag].to_numpy(dtype=object)
+        carried = values != ""
+        tags[tag] = {"share": float(weight[carried].sum()) / whole,
+                     "values": len(set(values[carried].tolist()))}
+    return {"file": os.path.basename(bill.name), "kind": bill.kind, "cost": bill.cost_basis,
+            "total": money.dollars(money.total(units)),
+            "tags": dict(sorted(tags.items(), key=lambda kv: -kv[1]["share"]))}
