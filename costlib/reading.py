@@ -52,7 +52,7 @@ __all__ = ["KEY_COLUMNS", "CondensedBill", "read", "read_condensed"]
 
 #: The columns a condensed bill keeps (when the file has them) besides the tags and the cost.
 KEY_COLUMNS = ("InvoiceID", "PayerAccountId", "LinkedAccountId", "RecordType", "ProductName",
-               "UsageStartDate", "UsageEndDate")
+               "UsageStartDate", "UsageEndDate", "Provider")
 BATCH_ROWS = 1 << 16  #: rows summed per key at a time
 _HOUR = 3600 * 10**9
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from . import money
 from .invoice import InvoiceCheck, check_invoice
 from .layout import KINDS, printable
 from .reading import Bill
-from .spending import Spend, spend
+from .spending import UNTAGGED, Spend, spend
 from .timezones import UTC, When
 
 
@@ -23,6 +23,8 @@ class Report:
     bill: Bill
     invoice: InvoiceCheck
     spend: Spend
+    #: The same spend split by usage account, line item type and (FOCUS) provider.
+    breakdowns: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The ``--json`` object: amounts in dollars, unrounded, from exact sums."""
@@ -46,6 +48,7 @@ class Report:
             "users": _amounts(s.users, s.table.sum(axis=0)),
             "users_add_up": s.users_add_up,
             "daily": daily,
+            **self.breakdowns,
         }
 
     def __str__(self) -> str:
@@ -91,8 +94,21 @@ def report(bill: Bill, tag: str | Sequence[str] | None = None, *, tz: str = UTC,
     >>> week.as_dict()["blended_total"], week.invoice.matches
     (616.5102318711, True)
 """
+    window = dict(start=start, end=end, tz=tz, spread=spread)
+    breakdowns = {}
+    for key, column in BREAKDOWNS.items():
+        if column in bill.items.columns:
+            by = spend(bill, column, strict=False, **window)
+            split = _amounts([NONE if u == UNTAGGED else u for u in by.users],
+                             by.table.sum(axis=0))
+            breakdowns[key] = {k: v for k, v in split.items() if v or k != NONE}
     return Report(bill=bill, invoice=check_invoice(bill, invoice),
-                  spend=spend(bill, tag, start=start, end=end, tz=tz, spread=spread))
+                  spend=spend(bill, tag, **window), breakdowns=breakdowns)
+
+
+#: The JSON's splits of the spend, and the column each is by.
+BREAKDOWNS = {"accounts": "LinkedAccountId", "by_type": "RecordType", "providers": "Provider"}
+NONE = "(none)"  #: how a split names rows with no value (an account left blank)
 
 
 def _amounts(users: list[str], units) -> dict[str, float]:

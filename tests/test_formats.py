@@ -157,3 +157,15 @@ def test_two_workshop_months_differ_in_columns_and_both_read():
         "(untagged)"]
     assert pc.sum(pq.read_table(november, columns=["line_item_unblended_cost"]).column(0)
                   ).as_py() == pytest.approx(costlib.spend(costlib.read(november)).total, abs=1e-6)
+
+
+def test_the_json_splits_the_spend_by_account_type_and_provider(formats):
+    path = conformance(CONFORMANCE / "finops-focus-1.0-sample.csv")
+    data = json.loads(run_cli("report", str(path), "--json", "--quiet").stdout)
+    assert data["providers"]["AWS"] == pytest.approx(18.0066386184, abs=1e-9)
+    assert set(data["providers"]) == {"AWS", "Microsoft", "Oracle"}
+    for split in ("providers", "accounts", "by_type"):
+        assert sum(data[split].values()) == pytest.approx(data["total"], abs=1e-6), split
+    native = json.loads(run_cli("report", "--json", "--quiet").stdout)
+    assert set(native["accounts"]) == {"012345678901", "012345678902"}  # leading zeros kept
+    assert "providers" not in native
