@@ -60,11 +60,13 @@ assert isinstance(account, str) and re.fullmatch(r"\d{12}", account), "12 digits
 assert re.fullmatch(r"\d{4}-\d{2}", month), "YYYY-MM"
 assert isinstance(rows, int) and all(isinstance(t, str) for t in tag_columns)
 ### BEGIN HIDDEN TESTS
-EXPECTED = contest.expected(BILL, (START, END), INVOICE)
+from costlib.contest.answers import differences, expected
+
+EXPECTED = expected(BILL, (START, END), INVOICE)
 
 
 def check(task, **answers):
-    problems = contest.differences(contest.validate(answers), EXPECTED)[task]
+    problems = differences(contest.validate(answers), EXPECTED)[task]
     assert not problems, problems
 
 

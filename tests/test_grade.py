@@ -19,10 +19,11 @@ from submissions import make
 import costlib
 from conftest import ROOT, run_cli, sample
 from costlib import contest
+from costlib.contest.answers import differences, expected
+from costlib.contest.grade import GradeError, find_submissions, grade
+from costlib.contest.sandbox import Limits, _set_limits
 from costlib.files import bill_name
-from costlib.grade import GradeError, find_submissions, grade
 from costlib.sample import write_bill
-from costlib.sandbox import Limits, _set_limits
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
 KEYS = [t.key for t in contest.TASKS]
@@ -73,8 +74,8 @@ def _changed_by_end_date(path: Path) -> set[str]:
     ends = dataclasses.replace(bill, items=bill.items.assign(
         UsageStartDate=bill.items["UsageEndDate"]))
     window = contest.window(path)
-    wrong = contest.expected(ends, window, None)
-    return {k for k, p in contest.differences(wrong, contest.expected(bill, window)).items() if p}
+    wrong = expected(ends, window, None)
+    return {k for k, p in differences(wrong, expected(bill, window)).items() if p}
 
 
 def _march(folder: Path) -> Path:
@@ -92,7 +93,7 @@ def _hand_ins(folder: Path, bill: Path) -> Path:
             shutil.copy(path, folder / path.name)
     shutil.copy(ROOT / "solutions" / "02-with-costlib.ipynb", folder)
     shutil.copy(ROOT / "contest" / "01-by-hand.ipynb", folder / "starter.ipynb")
-    right = contest.expected(bill, contest.window(bill), None)
+    right = expected(bill, contest.window(bill), None)
     (folder / "class-b").mkdir()
     (folder / "class-b" / "one-bad-answer.json").write_text(json.dumps({
         "format": contest.FORMAT, "bill": bill.name, "answers": {**right, "rows": "many"}}))
@@ -292,7 +293,7 @@ def test_the_command_exits_2_with_one_line_when_it_cannot_grade(tmp_path, case, 
 def test_the_command_takes_a_window_and_limits_when_the_parser_has_them(tmp_path):
     import argparse
 
-    from costlib.grade import cli_main
+    from costlib.contest.grade import cli_main
 
     bill = _march(tmp_path / "bills")
     folder = tmp_path / "hand-ins"
@@ -332,7 +333,7 @@ def test_without_the_resource_module_grading_goes_on_and_says_so(tmp_path, monke
 
 
 def test_the_grader_never_hands_a_notebook_aws_credentials(tmp_path, monkeypatch):
-    from costlib.sandbox import clean_env
+    from costlib.contest.sandbox import clean_env
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "placeholder-not-a-key")
     monkeypatch.setenv("AWS_PROFILE", "prod")

@@ -37,7 +37,7 @@ MISTAKES: dict[str, tuple[str, str]] = {
     "fixed-utc-8": ('(utc + pacific_offset(utc).astype("timedelta64[h]"))',
                     '(utc - np.timedelta64(8, "h"))'),
     "practice-file": ("BILL = contest.bill_path() ",
-                      f'BILL = os.path.join(os.path.dirname(contest.__file__), "data", '
+                      f'BILL = os.path.join(os.path.dirname(contest.__file__), "..", "data", '
                       f'"{PRACTICE}") '),
     "crash": ("rows = len(records)", "rows = len(record)"),
 }
@@ -111,13 +111,14 @@ def practice_answers() -> str:
     """The answers file a right notebook hands in on the practice month (the bundled sample),
     written by contest.submit itself."""
     from costlib import contest
+    from costlib.contest.answers import expected
 
     saved = {k: os.environ.pop(k) for k in contest.ENV_VARS if k in os.environ}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ[contest.ANSWERS_ENV] = os.path.join(tmp, "answers.json")
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                path = contest.submit(**contest.expected())
+                path = contest.submit(**expected())
             return path.read_text(encoding="utf-8")
         finally:
             os.environ.pop(contest.ANSWERS_ENV)

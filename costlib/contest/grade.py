@@ -3,10 +3,10 @@
     costlib grade SUBMISSIONS_DIR --bill BILL [--invoice AMOUNT|FILE] [--out RESULTS_DIR]
 
 A submission is a notebook (``.ipynb``), executed in a process of its own under limits
-(:mod:`costlib.sandbox`) with the instructor's bill, window and invoice swapped in through
+(:mod:`costlib.contest.sandbox`) with the instructor's bill, window and invoice swapped in through
 ``COSTLIB_*``, or an answers file (``.json``) written by :func:`costlib.contest.submit`,
-scored as it is. Every task is scored with :func:`costlib.contest.differences` against
-:func:`costlib.contest.expected` on that bill, points from :data:`costlib.contest.TASKS`.
+scored as it is. Every task is scored with :func:`costlib.contest.answers.differences` against
+:func:`costlib.contest.answers.expected` on that bill, points from :data:`costlib.contest.TASKS`.
 
 Feedback names the typical mistakes by computing, with costlib, the answers each mistake gives
 on the same bill (spend binned by ``UsageEndDate``, total rows counted as charges, untagged
@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import contest, money
-from .errors import CostlibError
-from .files import read_s3, sample_path
-from .reading import Bill, read
+from .. import contest, money
+from ..errors import CostlibError
+from ..files import read_s3, sample_path
+from ..reading import Bill, read
+from ..spending import UNTAGGED, spend
+from ..timezones import PACIFIC
+from .answers import differences, expected
 from .sandbox import GIB, Limits, Run, _clip, run_notebook
-from .spending import UNTAGGED, spend
-from .timezones import PACIFIC
 
 KINDS = (".ipynb", ".json")
 MAX_NOTEBOOK = 50 * 2**20  #: bytes; a bigger hand-in is not run
@@ -194,7 +195,7 @@ def _setting(tmp: Path, bill: str | os.PathLike, invoice: str | None,
         invoice = str(invoice_file)
     the_bill = read(bill_path)
     window = tuple(window) if window is not None else contest.window(bill_path)
-    right = contest.expected(the_bill, window, invoice)
+    right = expected(the_bill, window, invoice)
     mistakes = tuple(_mistakes(the_bill, right, window, invoice))
     return _Setting(the_bill, bill_path, invoice, invoice_file, window, right, mistakes, limits)
 
@@ -231,7 +232,7 @@ def _mistakes(bill: Bill, right: dict, window: tuple[str, str], invoice) -> list
     found = []
     ends = dataclasses.replace(bill, items=bill.items.assign(
         UsageStartDate=bill.items["UsageEndDate"]))
-    by_end = contest.expected(ends, window, invoice)
+    by_end = expected(ends, window, invoice)
     found.append(Mistake("end", "Your days are shifted by one hour: did you bin by "
                          "UsageEndDate? A row's cost belongs to the hour (and day) of its "
                          "UsageStartDate; binned by its end, every day loses its 23:00 hour "
@@ -346,7 +347,7 @@ def _practice_answers() -> dict | None:
         saved = {k: os.environ.pop(k) for k in contest.ENV_VARS if k in os.environ}
         try:
             path = sample_path()
-            _practice_cache.append(contest.expected(path, contest.window(path), None))
+            _practice_cache.append(expected(path, contest.window(path), None))
         except CostlibError:
             _practice_cache.append(None)
         finally:
@@ -422,7 +423,7 @@ def _score(name: str, answers_file: Path, where: str, run: Run | None, setting: 
     unknown = [n for n in problems if n not in contest.ANSWERS]
     if unknown:
         notes.append("Ignored: " + "; ".join(_clip(problems[n], 120) for n in unknown[:3]))
-    diffs = contest.differences(answers, setting.right)
+    diffs = differences(answers, setting.right)
     missing = ": not answered"
     for key, lines in diffs.items():  # an answer of the wrong shape: say why, not "missing"
         diffs[key] = [_clip(problems[p[: -len(missing)]]) if p.endswith(missing)
@@ -458,7 +459,7 @@ def _diagnose(answers: dict, setting: _Setting) -> dict[str, list[str]]:
 def _same(name: str, got, want, right: dict) -> bool:
     """Whether two values of one answer score alike (to the cent, missing users as $0)."""
     task = contest.TASK_OF[name]
-    return not contest.differences({**right, name: got}, {**right, name: want})[task]
+    return not differences({**right, name: got}, {**right, name: want})[task]
 
 
 # -------------------------------------------------------------------------- the feedback

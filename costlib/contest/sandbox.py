@@ -1,7 +1,7 @@
 """Run one contest notebook in a process of its own, under limits, in a scratch folder.
 
-The grader (:mod:`costlib.grade`) calls :func:`run_notebook`. It starts
-``python -P -m costlib.sandbox ...`` in a new session, with a stripped environment (no
+The grader (:mod:`costlib.contest.grade`) calls :func:`run_notebook`. It starts
+``python -P -m costlib.contest.sandbox ...`` in a new session, with a stripped environment (no
 ``AWS_*`` variables or other secrets; ``HOME``, ``TMPDIR`` and Jupyter's folders in the
 scratch folder). That process first limits itself with :mod:`resource` (CPU time, address
 space, file size, no core files), then executes the notebook with nbclient; the kernel it
@@ -83,7 +83,7 @@ def clean_env(scratch: Path, variables: dict[str, str]) -> dict[str, str]:
     one thread per numeric library, a fixed hash seed, and ``variables`` on top."""
     env = {k: v for k, v in os.environ.items() if k.upper() in KEEP_ENV}
     home, tmp, jupyter = scratch / "home", scratch / "tmp", scratch / "jupyter"
-    package_root = str(Path(__file__).resolve().parent.parent)  # the grader's own costlib
+    package_root = str(Path(__file__).resolve().parents[2])  # the grader's own costlib
     env.update(
         HOME=str(home), USERPROFILE=str(home), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp),
         JUPYTER_PATH=str(jupyter), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
@@ -114,7 +114,7 @@ def run_notebook(notebook: Path, scratch: Path, variables: dict[str, str],
     shutil.copyfile(notebook, copy)
     _kernelspec(scratch / "jupyter")
     _font_cache(scratch / "home" / ".matplotlib")
-    command = [sys.executable, "-P", "-m", "costlib.sandbox", "--cpu", str(limits.cpu),
+    command = [sys.executable, "-P", "-m", "costlib.contest.sandbox", "--cpu", str(limits.cpu),
                "--memory", str(limits.memory), "--files", str(limits.files),
                "--cell-timeout", str(max(1, int(limits.wall))), str(copy), str(status)]
     started = time.monotonic()
@@ -248,9 +248,9 @@ def _set_limits(cpu: int, memory: int, files: int) -> list[str]:
 
 
 def _runner(argv: list[str]) -> int:
-    """``python -m costlib.sandbox``: limit this process, execute the notebook, say how it
+    """``python -m costlib.contest.sandbox``: limit this process, execute the notebook, say how it
     ended in the status file. Always exits 0 once the status file is written."""
-    parser = argparse.ArgumentParser(prog="python -m costlib.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m costlib.contest.sandbox")
     parser.add_argument("--cpu", type=int, required=True)
     parser.add_argument("--memory", type=int, required=True)
     parser.add_argument("--files", type=int, required=True)
