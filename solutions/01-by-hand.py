@@ -1,5 +1,7 @@
 # ---
 # jupyter:
+#   costlib:
+#     track: by-hand
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python

@@ -1,5 +1,7 @@
 # ---
 # jupyter:
+#   costlib:
+#     track: with-costlib
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python

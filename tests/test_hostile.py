@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from submissions import make
 
 from conftest import ROOT
 from costlib.files import bill_name
@@ -191,7 +192,8 @@ def contest_day(tmp_path_factory):
     folder.mkdir()
     for name in ("correct.ipynb", "zz-correct-last.ipynb"):
         shutil.copy(SUBMISSIONS / "correct.ipynb", folder / name)
-    shutil.copy(ROOT / "solutions" / "02-with-costlib.ipynb", folder)
+    (folder / "02-with-costlib.ipynb").write_text(nbformat.writes(make.handed_in_notebook(
+        ROOT / "solutions" / "02-with-costlib.ipynb")), encoding="utf-8")
     for name, (track, cells) in HOSTILE.items():
         (folder / name).write_text(_notebook(track, cells, port), encoding="utf-8")
     (folder / "leak.ipynb").symlink_to(credentials)

@@ -22,13 +22,17 @@ import concurrent.futures
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
 import importlib.util
 import io
 import itertools
 import json
 import os
+import re
 import shutil
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +45,18 @@ from ..reading import Bill, read
 from ..spending import UNTAGGED, spend
 from ..timezones import PACIFIC
 from .answers import differences, expected
-from .sandbox import GIB, Limits, Run, _clip, run_notebook
+from .sandbox import (
+    FIXED_ENV,
+    GIB,
+    TRACKS,
+    Limits,
+    Run,
+    _clip,
+    _size,
+    isolation,
+    run_notebook,
+    stop_all,
+)
 
 KINDS = (".ipynb", ".json")
 MAX_NOTEBOOK = 50 * 2**20  #: bytes; a bigger hand-in is not run
@@ -65,12 +80,14 @@ class Mistake:
 
 @dataclass
 class Result:
-    """One submission graded: points per task key, the total, the feedback text (Markdown)."""
+    """One submission graded: its track, points per task key, the total, the feedback text
+    (Markdown)."""
 
     submission: str
     points: dict[str, int]
     feedback: str
     run: Run | None = field(default=None, repr=False)
+    track: str = "by-hand"
 
     @property
     def score(self) -> int:
@@ -87,84 +104,200 @@ class _Setting:
     right: dict
     mistakes: tuple[Mistake, ...]
     limits: Limits
+    sandbox: bool = True
+    isolation: str = ""
+    blind: tuple[str, ...] = ()
 
 
 def grade(submissions: str | os.PathLike, bill: str | os.PathLike, *, invoice: str | None = None,
           window: tuple[str, str] | None = None, out: str | os.PathLike = "results",
           limits: Limits | None = None, jobs: int | None = None,
-          progress: Callable[[str], None] | None = print) -> list[Result]:
-    """Grade every ``.ipynb`` and ``.json`` under ``submissions`` on ``bill``; write
-    ``leaderboard.csv``, ``leaderboard.md``, ``feedback/<submission>.md`` and ``grading.log``
-    into ``out``; return the results, best first.
+          progress: Callable[[str], None] | None = print, sandbox: bool = True,
+          only: list[str] | None = None) -> list[Result]:
+    """Grade every ``.ipynb`` and ``.json`` under ``submissions`` (or the ``only`` ones) on
+    ``bill``; write ``leaderboard.csv``, ``leaderboard.md``, ``feedback/*.md``,
+    ``grading.json`` and ``grading.log`` into ``out``, keeping the rows of submissions not
+    graded this time; return this grading's results, best first.
 
-    ``invoice`` and ``window`` default to ``contest.invoice()`` and ``contest.window(bill)``
-    (the ``COSTLIB_*`` variables, else the bill's own totals and the 8th-15th of its month).
-    Raises :class:`GradeError` (or another :class:`CostlibError` for a bad bill or invoice)
-    when grading cannot start; never for anything a submission does.
+    Notebooks run in bubblewrap's sandbox (:mod:`costlib.contest.sandbox`); without it grading
+    refuses to start unless ``sandbox=False`` (``--no-sandbox``), which the leaderboard
+    records. ``invoice`` and ``window`` default to ``contest.invoice()`` and
+    ``contest.window(bill)``. Raises :class:`GradeError` (or another :class:`CostlibError`
+    for a bad bill or invoice) when grading cannot start; never for anything a submission
+    does. Ctrl-C stops the runs, writes the results of those done, and raises
+    ``KeyboardInterrupt`` again.
     """
     folder, results_dir = Path(submissions), Path(out)
     if not folder.is_dir():
         raise GradeError(f"{folder}: no such folder of submissions")
-    found = find_submissions(folder, skip=results_dir)
+    found, skipped = find_submissions(folder, skip=results_dir)
+    if only:
+        unknown = [name for name in only if name not in found]
+        if unknown:
+            raise GradeError(f"{unknown[0]}: no such hand-in in {folder} (names are paths "
+                             "relative to the folder, e.g. class-b/ann.ipynb)")
+        found = [name for name in found if name in set(only)]
     if not found:
         raise GradeError(f"{folder}: nothing to grade (hand-ins are .ipynb notebooks or .json "
                          "answers files)")
+    notebooks = any(name.lower().endswith(".ipynb") for name in found)
     missing = [m for m in ("nbclient", "ipykernel") if importlib.util.find_spec(m) is None]
-    if missing and any(name.lower().endswith(".ipynb") for name in found):
+    if missing and notebooks:
         raise GradeError(f"running notebooks needs {' and '.join(missing)}: "
                          f"pip install {' '.join(missing)}")
+    found_isolation = isolation()
+    if sandbox and notebooks and found_isolation.kind != "bwrap":
+        raise GradeError(f"no sandbox for the notebooks: {found_isolation.reason}; install "
+                         "bubblewrap (apt-get install bubblewrap), or grade in a throwaway "
+                         "container with --no-sandbox")
     say = progress or (lambda _: None)
     limits = limits or Limits()
+    described = (f"bubblewrap {found_isolation.version}" if sandbox else
+                 "none (--no-sandbox: notebooks ran as plain processes)")
     with tempfile.TemporaryDirectory(prefix="costlib-grade-") as tmp:
-        setting = _setting(Path(tmp), bill, invoice, window, limits)
+        setting = dataclasses.replace(_setting(Path(tmp), bill, invoice, window, limits),
+                                      sandbox=sandbox, isolation=described)
         unset = _limits_unset(limits)
         if unset:
             say(f"warning: this system cannot set the {' and '.join(unset)} limits; "
                 "notebooks run under the wall-time limit only")
+        if not sandbox and notebooks:
+            say("warning: --no-sandbox: notebooks run as plain processes, as you")
+        for name, reason in skipped:
+            say(f"skipped  {name}: {reason}")
         say(f"grading {len(found)} submissions on {setting.bill_path.name}")
         workers = max(1, jobs or min(os.cpu_count() or 1, 8))
-
-        def one(item: tuple[int, str]) -> Result:
-            index, name = item
-            result = _grade_one(folder / name, name, setting, Path(tmp) / f"s{index}")
-            run = result.run
-            say(f"{result.score:>3}/{TOTAL_POINTS}  {name}"
-                + (f"  ({run.status}, {run.seconds:.1f} s)" if run else ""))
-            return result
-
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(one, enumerate(found)))
+        results, interrupted = _grade_all(folder, found, setting, Path(tmp), workers, say)
     results.sort(key=lambda r: (-r.score, r.submission))
-    _write_results(results, results_dir, setting)
+    _write_results(results, results_dir, setting, skipped)
     say(f"results in {results_dir / 'leaderboard.md'}")
+    if interrupted:
+        raise KeyboardInterrupt(f"{len(results)} of {len(found)} graded before Ctrl-C; their "
+                                f"results are in {results_dir}")
     return results
 
 
-def find_submissions(folder: Path, skip: Path | None = None) -> list[str]:
-    """The hand-ins under ``folder`` as sorted relative paths (``/``-separated); hidden
-    folders (``.ipynb_checkpoints``) and the results folder ``skip`` are left out."""
+def _grade_all(folder: Path, found: list[str], setting: _Setting, tmp: Path, workers: int,
+               say: Callable[[str], None]) -> tuple[list[Result], bool]:
+    """Every hand-in graded, ``workers`` at a time; on Ctrl-C the runs are stopped and only
+    the results finished before it are kept."""
+    stopping = threading.Event()
+
+    def one(item: tuple[int, str]) -> Result | None:
+        index, name = item
+        if stopping.is_set():
+            return None
+        result = _grade_one(folder / name, name, setting, tmp / f"s{index}")
+        if stopping.is_set():
+            return None
+        run = result.run
+        say(f"{result.score:>3}/{TOTAL_POINTS}  {name}"
+            + (f"  ({run.status}, {run.seconds:.1f} s)" if run else ""))
+        return result
+
+    pool = concurrent.futures.ThreadPoolExecutor(workers)
+    futures = [pool.submit(one, item) for item in enumerate(found)]
+    try:
+        concurrent.futures.wait(futures)
+    except KeyboardInterrupt:
+        stopping.set()
+        stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        done = [f.result() for f in futures if f.done() and not f.cancelled()]
+        return [r for r in done if r is not None], True
+    pool.shutdown()
+    return [r for r in (f.result() for f in futures) if r is not None], False
+
+
+def find_submissions(folder: Path, skip: Path | None = None
+                     ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The hand-ins under ``folder`` as sorted relative paths (``/``-separated), and every
+    other file left out with the reason: hidden ones (``.ipynb_checkpoints``), symbolic
+    links (never followed: they may point anywhere), other kinds of files. The results folder
+    ``skip`` is left out silently."""
     skip_dir = skip.resolve() if skip is not None else None
-    names = []
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
-            continue
-        if skip_dir is not None and skip_dir in path.resolve().parents:
-            continue
-        if path.suffix.lower() in KINDS and path.is_file():
-            names.append(rel.as_posix())
-    return sorted(names)
+    names, skipped = [], []
+    for top, dirs, files in os.walk(folder):
+        here = Path(top)
+        for name in list(dirs):
+            path = here / name
+            rel = path.relative_to(folder).as_posix()
+            if skip_dir is not None and path.resolve() == skip_dir:
+                dirs.remove(name)
+            elif path.is_symlink():
+                dirs.remove(name)
+                skipped.append((rel + "/", "a symbolic link to a folder (not followed)"))
+        for name in files:
+            path = here / name
+            rel = path.relative_to(folder)
+            reason = _skip_reason(path, rel)
+            if reason:
+                skipped.append((rel.as_posix(), reason))
+            else:
+                names.append(rel.as_posix())
+    return sorted(names), sorted(skipped)
+
+
+def _skip_reason(path: Path, rel: Path) -> str:
+    """Why a file is not a hand-in, or ``""`` when it is one."""
+    if path.is_symlink():
+        return "a symbolic link (not followed: it may point anywhere)"
+    if any(part == "__MACOSX" for part in rel.parts):
+        return "macOS archive metadata"
+    if any(part.startswith(".") for part in rel.parts):
+        return "hidden (a name starting with a dot, such as .ipynb_checkpoints)"
+    if not path.is_file():
+        return "not a regular file"
+    if path.suffix.lower() not in KINDS:
+        return "not a notebook (.ipynb) or an answers file (.json)"
+    return ""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``grade`` command's arguments (``costlib grade`` and ``python -m
+    costlib.contest.grade``)."""
+    parser.add_argument("submissions", nargs="?", metavar="SUBMISSIONS_DIR")
+    parser.add_argument("--bill", metavar="BILL",
+                        help="the bill to grade on (one the contestants never saw)")
+    parser.add_argument("--invoice", metavar="AMOUNT|FILE",
+                        help="invoice amount or report, for a bill without total rows")
+    parser.add_argument("--out", default="results", metavar="RESULTS_DIR",
+                        help="where the leaderboard and feedback go (default: ./results); "
+                        "rows of submissions not graded this time are kept")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="grade these hand-ins only (paths relative to SUBMISSIONS_DIR)")
+    parser.add_argument("--window", metavar="START,END",
+                        help="bonus window, UTC, end excluded (default: COSTLIB_WINDOW, else "
+                        "the 8th 06:00 to the 15th 18:00 of the bill's month)")
+    for name, kind, meta, text in (
+            ("wall", float, "SECONDS", "wall-time limit per notebook (default 600)"),
+            ("cpu", int, "SECONDS", "CPU-time limit per notebook (default 600)"),
+            ("memory", float, "GIB", "memory limit per process (default 4)"),
+            ("disk", float, "MIB", "what a notebook may write, in all (default 512)"),
+            ("processes", int, "N", "processes and threads per notebook (default 128)"),
+            ("jobs", int, "N", "notebooks at once (default: one per core, at most 8)")):
+        parser.add_argument(f"--{name}", type=kind, metavar=meta, help=text)
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run notebooks without bubblewrap's sandbox (only inside a "
+                        "throwaway container; the leaderboard says so)")
+    parser.add_argument("--check", action="store_true",
+                        help="say what isolation this machine gives notebooks, and exit")
 
 
 def cli_main(args: argparse.Namespace) -> int:
-    """``costlib grade``: grade, print one line per submission; 0 once grading finished.
+    """``costlib grade``: grade, print one line per submission; 0 once grading finished,
+    whatever the scores; 130 after Ctrl-C (with the results done so far written).
 
-    Reads ``submissions``, ``bill``, ``invoice`` and ``out`` from ``args``, and, when the
-    parser has them, ``window`` (``"START,END"``), ``wall`` and ``cpu`` (seconds), ``memory``
-    (GiB) and ``jobs``.
+    Reads the arguments :func:`add_arguments` defines; those an older parser lacks take
+    their defaults.
     """
+    if getattr(args, "check", False):
+        return check()
+    if not args.submissions or not args.bill:
+        raise GradeError("grade needs SUBMISSIONS_DIR and --bill BILL (or --check)")
     limits = Limits()
-    for name, scale in (("wall", 1), ("cpu", 1), ("memory", GIB)):
+    for name, scale in (("wall", 1), ("cpu", 1), ("memory", GIB), ("disk", 2**20),
+                        ("processes", 1)):
         value = getattr(args, name, None)
         if value is not None:
             if value <= 0:
@@ -176,9 +309,38 @@ def cli_main(args: argparse.Namespace) -> int:
         window = tuple(p.strip() for p in window.split(","))
         if len(window) != 2 or not all(window):
             raise GradeError(f"--window must be START,END, not {args.window!r}")
-    grade(args.submissions, args.bill, invoice=args.invoice, window=window, out=args.out,
-          limits=limits, jobs=getattr(args, "jobs", None))
+    try:
+        grade(args.submissions, args.bill, invoice=args.invoice, window=window, out=args.out,
+              limits=limits, jobs=getattr(args, "jobs", None),
+              sandbox=not getattr(args, "no_sandbox", False), only=getattr(args, "only", None))
+    except KeyboardInterrupt as stop:
+        print(f"costlib: interrupted: {stop or 'nothing graded yet'}", file=sys.stderr)
+        return 130
     return 0
+
+
+def check() -> int:
+    """``costlib grade --check``: print the isolation notebooks get here; 0 with a sandbox,
+    1 without one."""
+    found = isolation()
+    print(found.describe())
+    print(f"Every run: TZ={FIXED_ENV['TZ']}, LC_ALL={FIXED_ENV['LC_ALL']}, limits "
+          f"{Limits().describe()} (change them with --wall, --cpu, --memory, --disk, "
+          "--processes).")
+    return 0 if found.kind == "bwrap" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m costlib.contest.grade``: the ``grade`` command with every option."""
+    parser = argparse.ArgumentParser(prog="python -m costlib.contest.grade",
+                                     description="Grade a folder of contest submissions.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return cli_main(args)
+    except (CostlibError, OSError) as err:
+        print(f"costlib: error: {err}", file=sys.stderr)
+        return 2
 
 
 # ------------------------------------------------------------------------- the setting
@@ -194,7 +356,10 @@ def _setting(tmp: Path, bill: str | os.PathLike, invoice: str | None,
         invoice_file = _local(tmp / "invoice", invoice)
         invoice = str(invoice_file)
     the_bill = read(bill_path)
-    window = tuple(window) if window is not None else contest.window(bill_path)
+    try:
+        window = tuple(window) if window is not None else contest.window(bill_path)
+    except contest.AnswerError as err:
+        raise GradeError(str(err)) from None
     right = expected(the_bill, window, invoice)
     mistakes = tuple(_mistakes(the_bill, right, window, invoice))
     return _Setting(the_bill, bill_path, invoice, invoice_file, window, right, mistakes, limits)
@@ -360,14 +525,16 @@ def _practice_answers() -> dict | None:
 
 def _grade_one(path: Path, name: str, setting: _Setting, scratch: Path) -> Result:
     """Run (a notebook) and score one hand-in; whatever happens, a result with a reason."""
-    run = None
+    run, track, notes = None, "by-hand", []
     try:
         if path.suffix.lower() == ".json":
-            answers_file, where = path, name
+            answers_file, where, source = path, name, "file"
         else:
-            run = _run(path, setting, scratch)
-            answers_file, where = scratch / "answers.json", "answers.json"
-        points, text = _score(name, answers_file, where, run, setting, scratch)
+            track, note = _track(path)
+            notes += [note] if note else []
+            run = _run(path, setting, scratch, track)
+            answers_file, where, source = _answers_of(run, scratch)
+        points, text = _score(name, answers_file, where, run, setting, source, notes)
     except Exception as err:  # the grader's own failure on this hand-in stops no other
         points = {t.key: 0 for t in contest.TASKS}
         text = _feedback(name, setting, run, False, {}, {}, [
@@ -375,31 +542,60 @@ def _grade_one(path: Path, name: str, setting: _Setting, scratch: Path) -> Resul
             f"{_clip(str(err), 200)}). Tell your instructor."])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Result(name, points, text, run)
+    return Result(name, points, text, run, track)
 
 
-def _run(path: Path, setting: _Setting, scratch: Path) -> Run:
+def _track(path: Path) -> tuple[str, str]:
+    """The track a notebook declares (``metadata.costlib.track``), by-hand when it declares
+    none; and a note when it declares something else."""
+    try:
+        if path.stat().st_size > MAX_NOTEBOOK:
+            return "by-hand", ""
+        meta = json.loads(path.read_bytes()).get("metadata", {}).get("costlib", {})
+        track = meta.get("track") if isinstance(meta, dict) else None
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return "by-hand", ""
+    if track is None or track in TRACKS:
+        return track or "by-hand", ""
+    return "by-hand", (f"Your notebook's metadata names the track {_clip(str(track), 40)!r}; "
+                       f"the tracks are {' and '.join(TRACKS)}: graded as by-hand.")
+
+
+def _run(path: Path, setting: _Setting, scratch: Path, track: str) -> Run:
     if path.stat().st_size > MAX_NOTEBOOK:
         return Run("unreadable", f"too large to run ({path.stat().st_size / 2**20:.0f} MiB; "
                    f"the limit is {MAX_NOTEBOOK >> 20} MiB)")
-    data = scratch / "data"
+    data = scratch / "in" / "data"
     data.mkdir(parents=True)
     bill = data / setting.bill_path.name
-    shutil.copyfile(setting.bill_path, bill)  # a copy each: a notebook may change its own
+    shutil.copyfile(setting.bill_path, bill)  # a copy each, read-only in the sandbox
     invoice = setting.invoice or ""
     if setting.invoice_file is not None:
         invoice = str(data / setting.invoice_file.name)
         shutil.copyfile(setting.invoice_file, invoice)
     variables = {contest.BILL_ENV: str(bill), contest.WINDOW_ENV: ",".join(setting.window),
-                 contest.INVOICE_ENV: invoice,
-                 contest.ANSWERS_ENV: str(scratch / "answers.json")}
-    return run_notebook(path, scratch, variables, setting.limits)
+                 contest.INVOICE_ENV: invoice}
+    return run_notebook(path, scratch, variables, setting.limits, sandbox=setting.sandbox,
+                        track=track)
+
+
+def _answers_of(run: Run, scratch: Path) -> tuple[Path, str, str]:
+    """Where the run's answers are: the file ``contest.submit`` wrote, else the answers its
+    variables held after the last cell (``collected``)."""
+    answers_file = scratch / "answers.json"
+    if run.answers is not None:
+        answers_file.write_text(run.answers, encoding="utf-8")
+        return answers_file, "answers.json", "submit"
+    if run.collected is not None:
+        answers_file.write_text(run.collected, encoding="utf-8")
+        return answers_file, "the answers in your variables", "collected"
+    return answers_file, "answers.json", "none"
 
 
 def _score(name: str, answers_file: Path, where: str, run: Run | None, setting: _Setting,
-           scratch: Path) -> tuple[dict[str, int], str]:
-    """Points per task and the feedback for the answers file a hand-in left (if any)."""
-    notes: list[str] = []
+           source: str = "file", notes: list[str] | None = None) -> tuple[dict[str, int], str]:
+    """Points per task and the feedback for the answers a hand-in left (if any)."""
+    notes = list(notes or [])
     answers, problems, record, handed_in = {}, {}, {}, False
     wrote = answers_file.is_file()
     if wrote:
@@ -408,7 +604,12 @@ def _score(name: str, answers_file: Path, where: str, run: Run | None, setting: 
                 raise contest.AnswerError(f"{where}: too large for an answers file")
             answers, problems = contest.load(answers_file)
             record = json.loads(answers_file.read_text(encoding="utf-8"))
-            handed_in = True
+            if source == "collected":  # the shapes the kernel's values failed, by name
+                found = record.get("problems")
+                problems.update({str(k): str(v) for k, v in found.items()}
+                                if isinstance(found, dict) else {})
+                source = source if answers else "none"
+            handed_in = source != "none"
         except Exception as err:  # anything at all may be in a file a contestant made
             message = str(err).replace(str(answers_file), where)
             notes.append(f"Your answers file cannot be scored: {_clip(message)}. Write it "
@@ -428,10 +629,27 @@ def _score(name: str, answers_file: Path, where: str, run: Run | None, setting: 
     for key, lines in diffs.items():  # an answer of the wrong shape: say why, not "missing"
         diffs[key] = [_clip(problems[p[: -len(missing)]]) if p.endswith(missing)
                       and p[: -len(missing)] in problems else p for p in lines]
-    points = {t.key: t.points if handed_in and not diffs[t.key] else 0 for t in contest.TASKS}
+    failed = _failed_checks(run) if handed_in else {}
+    for key, cell in failed.items():
+        number = next(t.number for t in contest.TASKS if t.key == key)
+        notes.append(f"The checks of task {number} failed (code cell {cell}): that task "
+                     "scores 0, as in nbgrader.")
+    points = {t.key: t.points if handed_in and not diffs[t.key] and t.key not in failed else 0
+              for t in contest.TASKS}
     text = _feedback(name, setting, run, handed_in, diffs, _diagnose(answers, setting), notes,
-                     wrote, scratch)
+                     source, failed)
     return points, text
+
+
+def _failed_checks(run: Run | None) -> dict[str, int]:
+    """Task key -> the code cell of its checks (nbgrader's ``<task>-tests``) that raised."""
+    keys = {t.key for t in contest.TASKS}
+    failed: dict[str, int] = {}
+    for error in run.errors if run is not None else ():
+        key = error.grade_id.removesuffix("-tests")
+        if error.grade_id.endswith("-tests") and key in keys:
+            failed.setdefault(key, error.cell)
+    return failed
 
 
 def _diagnose(answers: dict, setting: _Setting) -> dict[str, list[str]]:
@@ -466,11 +684,13 @@ def _same(name: str, got, want, right: dict) -> bool:
 
 
 def _feedback(name: str, setting: _Setting, run: Run | None, handed_in: bool, diffs: dict,
-              diagnoses: dict[str, list[str]], notes: list[str], wrote: bool = False,
-              scratch: Path | None = None) -> str:
+              diagnoses: dict[str, list[str]], notes: list[str], source: str = "file",
+              failed: dict[str, int] | None = None) -> str:
     """The contestant's feedback: score, how the run went, the likely mistakes, a table of
     the tasks, and what was wrong in each."""
-    points = {t.key: t.points if handed_in and not diffs[t.key] else 0 for t in contest.TASKS}
+    failed = failed or {}
+    points = {t.key: t.points if handed_in and not diffs[t.key] and t.key not in failed else 0
+              for t in contest.TASKS}
     start, end = setting.window
     invoice = ("the bill's own total rows" if not setting.invoice else
                setting.invoice_file.name if setting.invoice_file else setting.invoice)
@@ -478,7 +698,7 @@ def _feedback(name: str, setting: _Setting, run: Run | None, handed_in: bool, di
              f"Graded on `{setting.bill_path.name}`; window {start} to {end} (UTC); invoice: "
              f"{_md(invoice)}.", ""]
     if run is not None:
-        lines += [_run_line(run, wrote, setting.limits, scratch), ""]
+        lines += [_run_line(run, source, setting.limits), ""]
     lines += [f"- {_md(note)}" for note in notes] + ([""] if notes else [])
     if diagnoses:
         lines += ["## Likely mistakes", ""]
@@ -491,6 +711,8 @@ def _feedback(name: str, setting: _Setting, run: Run | None, handed_in: bool, di
         problems = diffs.get(task.key, [])
         result = "right" if handed_in and not problems else (
             "not answered" if not handed_in or _unanswered(problems) else "wrong")
+        if task.key in failed:
+            result += ", checks failed"
         lines.append(f"| {task.number}. {task.title} | {points[task.key]} / {task.points} "
                      f"| {result} |")
     for task in contest.TASKS:
@@ -508,33 +730,40 @@ def _unanswered(problems: list[str]) -> bool:
     return all(p.endswith(": not answered") for p in problems)
 
 
-def _run_line(run: Run, wrote: bool, limits: Limits, scratch: Path | None) -> str:
+def _run_line(run: Run, source: str, limits: Limits) -> str:
     """How the notebook's run went, in a sentence or two, with the limits it ran under."""
-    cause = run.message.replace(str(scratch), "<scratch>") if scratch else run.message
+    cause = run.message
     where = f" in code cell {run.cell}" if run.cell else ""
-    if run.status == "error" and cause.startswith("MemoryError"):
-        cause += f" (over the memory limit, {limits.describe(run.unset).split('memory ')[-1]})"
+    if cause.startswith("MemoryError") and "memory" not in run.unset:
+        cause += f" (over the memory limit, {_size(limits.memory)})"
     unfinished = {
-        "error": f"Your notebook stopped{where} with {cause}",
         "wall": f"Your notebook was stopped by {cause}{where}",
         "cpu": f"Your notebook was stopped by {cause}{where}",
         "died": f"Your notebook's kernel died{where} ({cause}"
                 + (": out of memory?)" if cause in ("SIGKILL", "SIGSEGV") else ")"),
         "failed": f"Your notebook could not be run ({cause})",
     }
-    if run.status == "finished":
-        text = ("Your notebook ran to the end." if wrote else "Your notebook ran to the end "
-                "but never called contest.submit(...): nothing was handed in.")
+    handed = {"submit": "", "collected": " It never handed in with contest.submit(...): the "
+              "answers its variables held after the last cell are scored.",
+              "none": ""}.get(source, "")
+    if run.status == "finished" and run.errors:
+        count = len(run.errors)
+        text = (f"Every cell of your notebook was run; {count} raised an error, the first"
+                f"{where}: {cause}.{handed}")
+        if source == "none":
+            text += (" Nothing was handed in. Run it top to bottom (Kernel > Restart Kernel "
+                     "and Run All Cells) before you hand it in.")
+    elif run.status == "finished":
+        text = ("Your notebook ran to the end." + handed if source != "none" else
+                "Your notebook ran to the end but never called contest.submit(...): nothing "
+                "was handed in.")
     elif run.status == "unreadable":
         text = f"This file is {cause}: nothing to run."
     else:
         text = unfinished.get(run.status, f"Your notebook did not finish ({cause})")
-        text += (". The answers it handed in before that are scored." if wrote else
-                 ", before its last cell (contest.submit(...)): nothing was handed in.")
-        if run.status == "error" and not wrote and not cause.startswith("MemoryError"):
-            text += (" Run it top to bottom (Kernel > Restart Kernel and Run All Cells) "
-                     "before you hand it in.")
-        elif run.status in ("wall", "cpu"):
+        text += (". The answers it handed in before that are scored." if source == "submit"
+                 else ", before its last cell (contest.submit(...)): nothing was handed in.")
+        if run.status in ("wall", "cpu"):
             text += " An endless loop, or far too slow?"
     limits_text = f"limits: {limits.describe(run.unset)}"
     if run.unset:
@@ -550,43 +779,103 @@ def _md(text: str) -> str:
 # ------------------------------------------------------------------------------ results
 
 
-def _write_results(results: list[Result], out: Path, setting: _Setting) -> None:
-    """The leaderboard as CSV and Markdown, one feedback file per submission, and the log."""
+STATE = "grading.json"  #: every row of the leaderboard, kept between gradings
+
+
+def feedback_file(submission: str) -> str:
+    """The feedback's file name for a submission: a safe slug of its name and a hash of it,
+    so that names of any length and character (and ``a/b`` beside ``a-b``) each get their
+    own short file."""
+    digest = hashlib.sha256(submission.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", submission).strip("-.")[:60] or "hand-in"
+    return f"{slug}-{digest}.md"
+
+
+def _write_results(results: list[Result], out: Path, setting: _Setting,
+                   skipped: list[tuple[str, str]] = ()) -> None:
+    """Merge this grading's results into ``out``: one feedback file each, the leaderboard
+    (CSV and Markdown) of every submission graded there so far, the state and the log; each
+    file written whole, then moved into place."""
     try:
         feedback = out / "feedback"
         feedback.mkdir(parents=True, exist_ok=True)
+        rows = _load_state(out)
+        for result in results:
+            _write_atomic(feedback / feedback_file(result.submission), result.feedback)
+            rows[result.submission] = {
+                "track": result.track, "points": result.points, "score": result.score,
+                "feedback": feedback_file(result.submission), "bill": setting.bill_path.name,
+                "isolation": setting.isolation}
+        order = sorted(rows, key=lambda n: (-rows[n]["score"], n))
+        _write_atomic(out / STATE, json.dumps({"submissions": {n: rows[n] for n in order}},
+                                              indent=1, ensure_ascii=False) + "\n")
         keys = [t.key for t in contest.TASKS]
-        rows = [[r.submission, *(r.points[k] for k in keys), r.score] for r in results]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["submission", *keys, "score"])
-        writer.writerows(rows)
-        (out / "leaderboard.csv").write_text(buffer.getvalue(), encoding="utf-8")
-        start, end = setting.window
-        points = ", ".join(f"{t.key} {t.points}" for t in contest.TASKS)
-        md = ["# Leaderboard", "", f"Graded on `{setting.bill_path.name}`, window {start} to "
-              f"{end} (UTC). Points per task: {points}; {TOTAL_POINTS} in all.", ""]
-        md += ["| " + " | ".join(["submission", *keys, "score"]) + " |",
-               "|" + " --- |" * (len(keys) + 2)]
-        md += ["| " + " | ".join([_md(row[0]), *map(str, row[1:])]) + " |" for row in rows]
-        (out / "leaderboard.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-        wanted = set()
-        for result in results:
-            target = feedback / f"{result.submission}.md"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(result.feedback, encoding="utf-8")
-            wanted.add(target.resolve())
-        for old in feedback.rglob("*.md"):  # feedback of hand-ins no longer in the folder
-            if old.resolve() not in wanted:
-                old.unlink()
+        writer.writerow(["submission", "track", *keys, "score"])
+        writer.writerows([_cell(n), rows[n]["track"], *(rows[n]["points"][k] for k in keys),
+                          rows[n]["score"]] for n in order)
+        _write_atomic(out / "leaderboard.csv", buffer.getvalue())
+        _write_atomic(out / "leaderboard.md", _leaderboard_md(rows, order, setting, skipped))
         log = [f"{r.submission}: {r.score}/{TOTAL_POINTS}"
                + (f" {r.run.status} in {r.run.seconds:.1f} s\n{_indent(r.run.log)}"
                   if r.run else "") for r in sorted(results, key=lambda r: r.submission)]
-        (out / "grading.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+        log += [f"skipped {name}: {reason}" for name, reason in skipped]
+        _write_atomic(out / "grading.log", "\n".join(log) + "\n")
     except OSError as err:
         raise GradeError(f"cannot write the results to {out}: {err}") from None
+
+
+def _load_state(out: Path) -> dict[str, dict]:
+    """The rows of earlier gradings into ``out`` (none when there is no readable state)."""
+    try:
+        rows = json.loads((out / STATE).read_text(encoding="utf-8"))["submissions"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    keys = {t.key for t in contest.TASKS}
+    return {n: r for n, r in rows.items() if isinstance(r, dict)
+            and set(r.get("points", {})) == keys and isinstance(r.get("score"), int)}
+
+
+def _leaderboard_md(rows: dict[str, dict], order: list[str], setting: _Setting,
+                    skipped) -> str:
+    keys = [t.key for t in contest.TASKS]
+    start, end = setting.window
+    points = ", ".join(f"{t.key} {t.points}" for t in contest.TASKS)
+    md = ["# Leaderboard", "", f"Graded on `{setting.bill_path.name}`, window {start} to "
+          f"{end} (UTC); isolation: {setting.isolation}. Points per task: {points}; "
+          f"{TOTAL_POINTS} in all. The by-hand and with-costlib tracks are ranked apart.", ""]
+    md += ["| " + " | ".join(["submission", "track", *keys, "score"]) + " |",
+           "|" + " --- |" * (len(keys) + 3)]
+    md += ["| " + " | ".join([_md(n), rows[n]["track"], *(str(rows[n]["points"][k])
+                                                             for k in keys),
+                              str(rows[n]["score"])]) + " |" for n in order]
+    other = sorted({(r["bill"], r["isolation"]) for r in rows.values()}
+                   - {(setting.bill_path.name, setting.isolation)})
+    if other:
+        md += ["", "Rows kept from earlier gradings: "
+               + "; ".join(f"`{_md(bill)}` (isolation: {_md(how)})" for bill, how in other)]
+    if setting.blind:
+        md += ["", "This bill cannot tell apart: " + "; ".join(setting.blind) + "."]
+    if skipped:
+        md += ["", "## Not graded", ""] + [f"- `{_md(n)}`: {r}" for n, r in skipped]
+    return "\n".join(md) + "\n"
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
 
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines()[-20:])
 
+
+if __name__ == "__main__":
+    sys.exit(main())
