@@ -19,8 +19,10 @@
 #   bill, the window and the invoice (`costlib.contest`), and to record your answers.
 # - Open the bill with `contest.bill_path()`, never a file name of your own: the grader runs
 #   this notebook on a month you have never seen.
-# - Money is compared to the cent. Skipping a bonus task? Delete its lines from the
-#   `submit(...)` call at the end.
+# - Money is compared to the cent. Skipping a bonus task? Leave its cell as it is: the
+#   grader runs every cell even after one fails (as nbgrader does) and scores the answers
+#   your variables hold (`account`, `rows`, ...), so an error costs only the tasks it leaves
+#   unanswered, and a failing check cell costs its own task.
 
 # %% [markdown]
 # ## Setup

@@ -17,8 +17,10 @@
 # hand it in: its last cell records your answers with `costlib.contest.submit(...)`.
 #
 # Open the bill with `contest.bill_path()`: the grader runs this notebook on a month you have
-# never seen. Money is compared to the cent. Skipping a bonus task? Delete its lines from
-# the `submit(...)` call at the end.
+# never seen. Money is compared to the cent. Skipping a bonus task? Leave its cell as it is:
+# the grader runs every cell even after one fails (as nbgrader does) and scores the answers
+# your variables hold, so an error costs only the tasks it leaves unanswered, and a failing
+# check cell costs its own task.
 
 # %% [markdown]
 # ## Setup

@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -408,3 +411,89 @@ def test_a_run_gets_no_secrets_utc_and_a_fixed_locale(tmp_path, monkeypatch):
           sandbox=SANDBOX)
     feedback = (tmp_path / "out" / "feedback" / feedback_file("env.ipynb")).read_text()
     assert "RuntimeError: leaks=[] TZ=UTC LC_ALL=C.UTF-8 HOME=" in feedback
+
+
+# ------------------------------------------------------------------- isolation and tracks
+
+
+def _grade_module(*args: str, env: dict[str, str] | None = None, **kwargs):
+    """``python -m costlib.contest.grade`` (every option of the grade command)."""
+    full = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "costlib.contest.grade", *args], env=full,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+
+
+def test_check_says_what_isolation_the_machine_gives(tmp_path):
+    done = _grade_module("--check")
+    out, _ = done.communicate(timeout=120)
+    if SANDBOX:
+        assert done.returncode == 0 and out.startswith("bubblewrap ")
+        assert "no view of the submissions" in out and "TZ=UTC" in out
+    without = _grade_module("--check", env={"PATH": str(tmp_path)})  # no bwrap on the PATH
+    out, _ = without.communicate(timeout=120)
+    assert without.returncode == 1
+    assert out.startswith("no sandbox: bubblewrap (bwrap) is not installed.")
+
+
+def test_without_a_sandbox_notebooks_need_no_sandbox_and_the_leaderboard_says_so(tmp_path):
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "crash.ipynb", folder)
+    common = (str(folder), "--bill", costlib.sample_path(), "--wall", "60")
+    refused = _grade_module(*common, "--out", str(tmp_path / "a"),
+                            env={"PATH": str(tmp_path)})
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("costlib: error: no sandbox for the notebooks: bubblewrap (bwrap) "
+                          "is not installed; install bubblewrap")
+    assert not (tmp_path / "a").exists()
+    graded = _grade_module(*common, "--out", str(tmp_path / "b"), "--no-sandbox",
+                           env={"PATH": str(tmp_path)})
+    out, err = graded.communicate(timeout=300)
+    assert graded.returncode == 0, err
+    assert "warning: --no-sandbox" in out
+    assert "isolation: none (--no-sandbox" in (tmp_path / "b" / "leaderboard.md").read_text()
+
+
+@pytest.mark.skipif(not SANDBOX, reason="tracks are enforced in bubblewrap's sandbox only")
+def test_a_by_hand_notebook_cannot_import_costlibs_core(tmp_path):
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    nb = make.handed_in_notebook(ROOT / "solutions" / "02-with-costlib.ipynb")
+    nb.metadata.pop("costlib")  # no track declared: by-hand
+    nbformat.write(nb, folder / "undeclared.ipynb")
+    nb.metadata["costlib"] = {"track": "by hand"}  # misspelt: by-hand, with a note
+    nbformat.write(nb, folder / "misspelt.ipynb")
+    results = {r.submission: r for r in grade(folder, costlib.sample_path(), out=tmp_path / "o",
+                                              limits=LIMITS, jobs=2, progress=None)}
+    for result in results.values():
+        assert result.score == 0 and result.track == "by-hand"
+        assert "ModuleNotFoundError: No module named 'costlib." in result.feedback
+    assert "names the track 'by hand'" in results["misspelt.ipynb"].feedback
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_stops_the_runs_writes_what_is_done_and_exits_with_one_line(tmp_path):
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "sleeps-forever.ipynb", folder)
+    shutil.copy(SUBMISSIONS / "practice-answers.json", folder)
+    extra = () if SANDBOX else ("--no-sandbox",)
+    grading = _grade_module(str(folder), "--bill", costlib.sample_path(), "--out",
+                            str(tmp_path / "out"), "--jobs", "2", "--wall", "300", *extra,
+                            env={"PYTHONUNBUFFERED": "1"},  # (a background job ignores ^C)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    for line in grading.stdout:  # the answers file is graded while the notebook sleeps
+        lines.append(line)
+        if "practice-answers.json" in line and "/8" in line:
+            break
+    grading.send_signal(signal.SIGINT)
+    out, err = grading.communicate(timeout=120)
+    assert grading.returncode == 130, err
+    assert err.strip().splitlines() == [
+        f"costlib: interrupted: 1 of 2 graded before Ctrl-C; their results are in "
+        f"{tmp_path / 'out'}"]
+    rows = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["practice-answers.json"]
