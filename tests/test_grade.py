@@ -497,3 +497,41 @@ def test_ctrl_c_stops_the_runs_writes_what_is_done_and_exits_with_one_line(tmp_p
         f"{tmp_path / 'out'}"]
     rows = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["practice-answers.json"]
+
+
+# --------------------------------------------------------------- feedback names the mistake
+
+
+def _answers_file(folder: Path, name: str, bill: str, answers: dict) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(json.dumps({"format": contest.FORMAT,
+                                           "bill": os.path.basename(bill), "answers": answers}))
+
+
+def test_feedback_names_only_the_mistake_that_explains_the_answers(tmp_path):
+    bill = costlib.sample_path()  # February: all of it on Pacific standard time
+    right = expected(bill, contest.window(bill))
+    utc7 = costlib.spend(costlib.read(bill), tz="Etc/GMT+7").daily.sum(axis=1)
+    folder = tmp_path / "hand-ins"
+    # a float == between the users' sum and the total: only users_equal_total is wrong
+    _answers_file(folder, "float-equals.json", bill, {**right, "users_equal_total": False})
+    # a fixed UTC-7 in February: the Pacific days shift by an hour, the UTC days are right
+    _answers_file(folder, "utc-7.json", bill, {
+        **right, "pacific_daily": contest.validate({"pacific_daily": utc7})["pacific_daily"]})
+    results = {r.submission: r.feedback for r in grade(folder, bill, out=tmp_path / "out",
+                                                       progress=None)}
+    assert "Untagged spend is missing" not in results["float-equals.json"]
+    assert "did you bin by UsageEndDate" not in results["utc-7.json"]
+    assert "fixed UTC-7" in results["utc-7.json"]
+
+
+def test_the_leaderboard_says_which_mistakes_this_bill_cannot_tell_apart(tmp_path):
+    bill = costlib.sample_path()
+    _answers_file(tmp_path / "hand-ins", "right.json", bill,
+                  expected(bill, contest.window(bill)))
+    grade(tmp_path / "hand-ins", bill, out=tmp_path / "out", progress=None)
+    listing = (tmp_path / "out" / "leaderboard.md").read_text()
+    note = listing.split("This bill cannot tell apart: ")[1].split("\n")[0]
+    # February has no daylight-saving switch: a fixed UTC-8 gives the right Pacific days
+    assert "a fixed UTC-8 for Seattle from the right answers" in note
+    assert "a month with a daylight-saving switch" in note

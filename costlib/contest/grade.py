@@ -166,6 +166,8 @@ def grade(submissions: str | os.PathLike, bill: str | os.PathLike, *, invoice: s
         for name, reason in skipped:
             say(f"skipped  {name}: {reason}")
         say(f"grading {len(found)} submissions on {setting.bill_path.name}")
+        if setting.blind:
+            say("this bill cannot tell apart: " + "; ".join(setting.blind))
         workers = max(1, jobs or min(os.cpu_count() or 1, 8))
         results, interrupted = _grade_all(folder, found, setting, Path(tmp), workers, say)
     results.sort(key=lambda r: (-r.score, r.submission))
@@ -362,7 +364,8 @@ def _setting(tmp: Path, bill: str | os.PathLike, invoice: str | None,
         raise GradeError(str(err)) from None
     right = expected(the_bill, window, invoice)
     mistakes = tuple(_mistakes(the_bill, right, window, invoice))
-    return _Setting(the_bill, bill_path, invoice, invoice_file, window, right, mistakes, limits)
+    return _Setting(the_bill, bill_path, invoice, invoice_file, window, right, mistakes, limits,
+                    blind=_blind(mistakes, right))
 
 
 def _local(folder: Path, source: str) -> Path:
@@ -653,25 +656,73 @@ def _failed_checks(run: Run | None) -> dict[str, int]:
 
 
 def _diagnose(answers: dict, setting: _Setting) -> dict[str, list[str]]:
-    """Message -> task keys, for each mistake whose answers equal a wrong answer handed in
-    (one mistake per family and answer: the simplest that fits)."""
+    """Message -> task keys, for each mistake that explains a task's wrong answers: every
+    answer of the task it changes on this bill was handed in with its value (a bare yes/no
+    alone proves nothing). Where mistakes of several families explain a task alike, those
+    that would also have changed an answer handed in right elsewhere are dropped."""
     right = setting.right
+    changes = [(m, _changed(m, right)) for m in setting.mistakes]
     found: dict[str, list[str]] = {}
-    for name, got in answers.items():
-        if name not in contest.ANSWERS or _same(name, got, right[name], right):
-            continue
+    for task in contest.TASKS:
+        candidates = []
+        for mistake, changed in changes:
+            given = [n for n in changed if n in answers and contest.TASK_OF[n] == task.key]
+            if given and all(_same(n, answers[n], mistake.answers[n], right) for n in given) \
+                    and not all(contest.ANSWERS[n].shape.startswith("yes/no") for n in given):
+                candidates.append((mistake, changed))
+        if len({m.family for m, _ in candidates}) > 1:
+            plausible = [(m, c) for m, c in candidates if not any(
+                n in answers and _same(n, answers[n], right[n], right) for n in c)]
+            candidates = plausible or candidates
         families = set()
-        for mistake in setting.mistakes:
-            if name not in mistake.answers or mistake.family in families:
-                continue
-            wrong = mistake.answers[name]
-            if not _same(name, wrong, right[name], right) and _same(name, got, wrong, right):
+        for mistake, _ in candidates:
+            if mistake.family not in families:
                 families.add(mistake.family)
-                keys = found.setdefault(mistake.message, [])
-                if contest.TASK_OF[name] not in keys:
-                    keys.append(contest.TASK_OF[name])
-    order = [t.key for t in contest.TASKS]
-    return {m: sorted(keys, key=order.index) for m, keys in found.items()}
+                found.setdefault(mistake.message, []).append(task.key)
+    return found
+
+
+def _changed(mistake: Mistake, right: dict) -> list[str]:
+    """The answers a mistake changes on this bill."""
+    return [n for n, v in mistake.answers.items()
+            if n in contest.ANSWERS and not _same(n, v, right[n], right)]
+
+
+#: What each family of mistakes is, and the kind of bill that shows it.
+FAMILIES = {
+    "end": ("binning by UsageEndDate", "a bill whose hours cost different amounts"),
+    "total rows": ("counting total rows as charges", "a bill with total rows"),
+    "untagged": ("dropping untagged spend", "a bill with untagged spend"),
+    "offset UTC-8": ("a fixed UTC-8 for Seattle",
+                     "a month with a daylight-saving switch: March or November"),
+    "offset UTC-7": ("a fixed UTC-7 for Seattle", "a month on standard time"),
+    "offset UTC": ("UTC days for Seattle", "a bill with spend near midnight"),
+    "rows": ("miscounting rows", "a bill with total rows"),
+    "practice": ("the practice month's answers", "a month other than the practice month"),
+}
+
+
+def _blind(mistakes: tuple[Mistake, ...], right: dict) -> tuple[str, ...]:
+    """What this bill cannot tell apart: mistakes that give the right answers, and pairs of
+    mistakes that give the same ones; each with the kind of bill that would tell."""
+    notes, seen = [], set()
+    changes = [(m, _changed(m, right)) for m in mistakes]
+    for family in dict.fromkeys(m.family for m in mistakes):
+        what, better = FAMILIES.get(family, (family, "another bill"))
+        if not any(changed for m, changed in changes if m.family == family):
+            seen.add(family)
+            notes.append(f"{what} from the right answers (try {better})")
+    for i, (a, changed_a) in enumerate(changes):
+        for b, changed_b in changes[i + 1:]:
+            pair = tuple(sorted((a.family, b.family)))
+            if (a.family == b.family or pair in seen or not changed_a
+                    or set(changed_a) != set(changed_b)):
+                continue
+            if all(_same(n, a.answers[n], b.answers[n], right) for n in changed_a):
+                seen.add(pair)
+                notes.append(f"{FAMILIES.get(a.family, (a.family,))[0]} from "
+                             f"{FAMILIES.get(b.family, (b.family,))[0]} (the same answers)")
+    return tuple(notes)
 
 
 def _same(name: str, got, want, right: dict) -> bool:
