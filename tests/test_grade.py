@@ -535,3 +535,15 @@ def test_the_leaderboard_says_which_mistakes_this_bill_cannot_tell_apart(tmp_pat
     # February has no daylight-saving switch: a fixed UTC-8 gives the right Pacific days
     assert "a fixed UTC-8 for Seattle from the right answers" in note
     assert "a month with a daylight-saving switch" in note
+
+
+def test_after_ctrl_c_no_run_starts_until_a_new_grading(tmp_path):
+    from costlib.contest.sandbox import allow_runs, run_notebook, stop_all
+
+    stop_all()  # as Ctrl-C does, while another thread is about to start a run
+    try:
+        run = run_notebook(SUBMISSIONS / "sleeps-forever.ipynb", tmp_path / "s", {}, LIMITS,
+                           sandbox=SANDBOX)
+    finally:
+        allow_runs()
+    assert (run.status, run.message) == ("failed", "grading was stopped (Ctrl-C)")

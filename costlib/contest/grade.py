@@ -53,6 +53,7 @@ from .sandbox import (
     Run,
     _clip,
     _size,
+    allow_runs,
     isolation,
     run_notebook,
     stop_all,
@@ -197,9 +198,11 @@ def _grade_all(folder: Path, found: list[str], setting: _Setting, tmp: Path, wor
             + (f"  ({run.status}, {run.seconds:.1f} s)" if run else ""))
         return result
 
+    allow_runs()
     pool = concurrent.futures.ThreadPoolExecutor(workers)
-    futures = [pool.submit(one, item) for item in enumerate(found)]
+    futures = []
     try:
+        futures += [pool.submit(one, item) for item in enumerate(found)]
         concurrent.futures.wait(futures)
     except KeyboardInterrupt:
         stopping.set()
@@ -316,7 +319,7 @@ def cli_main(args: argparse.Namespace) -> int:
               limits=limits, jobs=getattr(args, "jobs", None),
               sandbox=not getattr(args, "no_sandbox", False), only=getattr(args, "only", None))
     except KeyboardInterrupt as stop:
-        print(f"costlib: interrupted: {stop or 'nothing graded yet'}", file=sys.stderr)
+        print(f"costlib: interrupted: {str(stop) or 'nothing graded yet'}", file=sys.stderr)
         return 130
     return 0
 

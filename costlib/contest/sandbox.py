@@ -258,6 +258,8 @@ def _parents(target: str, made: dict[str, bool]) -> list[str]:
 _uid_lock = threading.Lock()
 _uids_taken: set[int] = set()
 _running: dict[int, subprocess.Popen] = {}
+_running_lock = threading.Lock()
+_stopped = threading.Event()  #: set by stop_all(): no run starts until allow_runs()
 
 
 def run_notebook(notebook: Path, scratch: Path, variables: dict[str, str],
@@ -330,7 +332,7 @@ def run_notebook(notebook: Path, scratch: Path, variables: dict[str, str],
     if timed_out:
         return Run("wall", f"the wall-time limit ({limits.wall:g} s)", cell, unset, seconds,
                    log_text, errors, **texts)
-    if state.get("status") in ("finished", "wall", "cpu", "died", "unreadable"):
+    if state.get("status") in ("finished", "wall", "cpu", "died", "unreadable", "failed"):
         return Run(state["status"], _clip(str(state.get("message", ""))), cell, unset,
                    seconds, log_text, errors, **texts)
     return Run("failed", f"the run failed{_how(code)} before it could say why", cell, unset,
@@ -338,9 +340,18 @@ def run_notebook(notebook: Path, scratch: Path, variables: dict[str, str],
 
 
 def stop_all() -> None:
-    """Kill every run in progress (Ctrl-C): each one's whole sandbox goes with it."""
-    for proc in list(_running.values()):
+    """Kill every run in progress and start no other (Ctrl-C): each one's whole sandbox goes
+    with it. :func:`allow_runs` lets runs start again."""
+    with _running_lock:
+        _stopped.set()
+        procs = list(_running.values())
+    for proc in procs:
         _kill(proc, None)
+
+
+def allow_runs() -> None:
+    """Let runs start again after :func:`stop_all` (a new grading)."""
+    _stopped.clear()
 
 
 def _take_uid() -> int:
@@ -354,10 +365,13 @@ def _execute(command: list[str], env: dict[str, str], limits: Limits):
     """Start the runner, read its status lines (bounded), kill it at the wall-time limit."""
     state: dict = {}
     tail: collections.deque[str] = collections.deque(maxlen=40)
-    proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd="/")
-    _running[proc.pid] = proc
+    with _running_lock:  # a run starting while stop_all() kills the others would escape it
+        if _stopped.is_set():
+            return {"status": "failed", "message": "grading was stopped (Ctrl-C)"}, "", False, None
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True, cwd="/")
+        _running[proc.pid] = proc
 
     def read() -> None:
         line = b""
@@ -400,8 +414,12 @@ def _status_line(text: bytes, state: dict, tail) -> None:
 
 def _kill(proc: subprocess.Popen, kernel_pgid) -> None:
     """Kill the run's process group (with bwrap: its whole namespace) and the kernel's."""
+    if os.name != "posix":  # Windows (no sandbox there): the whole tree under the runner
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True,
+                       check=False)
+        proc.kill()
     groups = [proc.pid] + ([kernel_pgid] if isinstance(kernel_pgid, int) else [])
-    for group in groups:
+    for group in groups if os.name == "posix" else ():
         try:
             os.killpg(group, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
