@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tags":
             return _tags(args)
         if args.command == "grade":
-            from .grade import cli_main as grade_main
+            from .contest.grade import cli_main as grade_main
 
             return grade_main(args)
         if args.command == "notify":
