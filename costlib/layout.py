@@ -26,6 +26,9 @@ CONTROL_RECORD_TYPES = frozenset(
 #: Record types that only a CloudCheckr-style copy of the detailed bill uses.
 CLOUDCHECKR_RECORD_TYPES = frozenset({"Usage", "DiscountedUsage", "Tax"})
 
+#: The days a "last 28 days" view covers: the per-user plot, the email's chart, grant pace.
+PLOT_DAYS = 28
+
 #: Dates are read from 1970 up to, not including, 2200: a date outside is a bad date.
 FIRST_YEAR, END_YEAR = 1970, 2200
 

@@ -370,3 +370,10 @@ def test_the_contest_wing_never_imports_the_notify_wing(path):
             names |= {a.name for a in node.names if a.name.startswith("costlib")}
     parts = {p for name in names for p in name.split(".")}
     assert not parts & set(NOTIFY_WING), path.name
+
+
+def test_the_hand_in_module_counts_the_same_28_days_as_the_core():
+    """The hand-in module may not import the core, so it writes the number itself: the same."""
+    from costlib.layout import PLOT_DAYS
+
+    assert contest.PLOT_DAYS == PLOT_DAYS
