@@ -241,7 +241,28 @@ class _Closing(io.RawIOBase):
         super().close()
 
 
-class MemberReader(io.RawIOBase):
+class _Inflated(io.RawIOBase):
+    """Text inflated from a compressed ``file`` (which it owns); ``what`` names the kind of
+    archive in the one line that says it is broken."""
+
+    what = "archive"
+
+    def __init__(self, name: str, file: IO[bytes]) -> None:
+        self.name, self._file = name, file
+
+    def readable(self) -> bool:
+        return True
+
+    def _broken(self, why: str):
+        raise BillError(f"{self.name}: the {self.what} is corrupt or truncated ({why})")
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+class MemberReader(_Inflated):
     """The inflated bytes of one zip member, read straight from the archive's file.
 
     Inflates with ISA-L (``isal``) when it is installed, else ``zlib``; both let other threads
@@ -252,17 +273,17 @@ class MemberReader(io.RawIOBase):
     BLOCK = 1 << 16  #: compressed bytes read from the file at a time (small: the unconsumed
     #: rest of each block is copied after every call to the inflater)
 
+    what = "zip"
+
     def __init__(self, name: str, info: zipfile.ZipInfo, file: IO[bytes]) -> None:
-        self.name, self.info, self._file = name, info, file
+        super().__init__(name, file)
+        self.info = info
         self._left = info.compress_size  # compressed bytes not read from the file yet
         self._inflate = _zlib.decompressobj(-15) if info.compress_type else None
         self._tail = b""
         self._crc = 0
         self._out = 0
         self._done = False
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
@@ -314,33 +335,24 @@ class MemberReader(io.RawIOBase):
         if self._crc != self.info.CRC:
             self._broken(f"Bad CRC-32 for file {self.info.filename!r}")
 
-    def _broken(self, why: str):
-        raise BillError(f"{self.name}: the zip is corrupt or truncated ({why})")
-
-    def close(self) -> None:
-        if not self.closed:
-            self._file.close()
-        super().close()
 
 
-class GzipReader(io.RawIOBase):
+class GzipReader(_Inflated):
     """The inflated text of a ``.csv.gz`` (members one after another, as ``gzip`` writes them
     when appending), refused once it inflates past :func:`max_inflation` times the compressed
     bytes read (a gzip bomb; a gzip header's size field cannot be trusted)."""
 
     BLOCK = 1 << 16
+    what = "gzip"
 
     def __init__(self, name: str, file: IO[bytes], size: int | None) -> None:
-        self.name, self._file = name, file
+        super().__init__(name, file)
         self._inflate = _zlib.decompressobj(31)
         self._tail = b""
         self._read = self._out = 0
         self._ratio = max_inflation()
         self._done = False
         self._between = False  # at the end of a member: the text may end here
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer) -> int:
         want, filled = len(buffer), 0
@@ -371,13 +383,6 @@ class GzipReader(io.RawIOBase):
                                 "raises the limit")
         return filled
 
-    def _broken(self, why: str):
-        raise BillError(f"{self.name}: the gzip is corrupt or truncated ({why})")
-
-    def close(self) -> None:
-        if not self.closed:
-            self._file.close()
-        super().close()
 
 
 READ_AHEAD = 8 << 20  #: bytes fetched (at least) per ranged GET of an S3 object
@@ -492,15 +497,21 @@ class _EmptyObject(Exception):
 def max_inflation() -> float:
     """How many times its compressed size a zip member may inflate to (see
     :data:`MAX_INFLATION`)."""
-    text = os.environ.get(MAX_INFLATION_ENV, "").strip()
+    return limit_from_env(MAX_INFLATION_ENV, MAX_INFLATION, 1, float("inf"), "a ratio (say 200)")
+
+
+def limit_from_env(name: str, default: float, low: float, high: float, what: str) -> float:
+    """A limit a person may raise through the environment variable ``name``: its number,
+    between ``low`` and ``high``, else ``default`` when unset; one clear error otherwise."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return MAX_INFLATION
+        return default
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not value >= 1:
-        raise OptionError(f"{MAX_INFLATION_ENV}={text!r}: not a ratio (say 200)")
+        value = float("nan")
+    if not low <= value <= high:
+        raise OptionError(f"{name}={text!r}: not {what}")
     return value
 
 

@@ -48,7 +48,7 @@ import pyarrow.csv as pcsv
 
 from . import money
 from .errors import BillError, OptionError
-from .files import Opened, open_source, parse_name
+from .files import Opened, limit_from_env, open_source, parse_name
 from .layout import (
     CLOUDCHECKR_RECORD_TYPES,
     CONTROL_RECORD_TYPES,
@@ -86,16 +86,9 @@ _NS_PER_MS = 10**6
 
 def max_line_bytes() -> int:
     """The longest line read, in bytes: :data:`MAX_LINE_BYTES`, or ``COSTLIB_MAX_LINE_MB``."""
-    text = os.environ.get(MAX_LINE_ENV, "").strip()
-    if not text:
-        return MAX_LINE_BYTES
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1 << 20:
-        raise OptionError(f"{MAX_LINE_ENV}={text!r}: not a size in megabytes (say 1 or 300)")
-    return int(value * (1 << 20))
+    megabytes = limit_from_env(MAX_LINE_ENV, MAX_LINE_BYTES / (1 << 20), 1 / (1 << 20), 1 << 20,
+                               "a size in megabytes (say 1 or 300)")
+    return int(megabytes * (1 << 20))
 
 
 @dataclass(frozen=True)
