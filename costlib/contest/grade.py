@@ -411,6 +411,14 @@ def _mistakes(bill: Bill, right: dict, window: tuple[str, str], invoice) -> list
                          {k: by_end[k] for k in ("daily", "window_total", "window_users",
                                                  "pacific_daily")}))
     found += _total_row_mistakes(bill, right)
+    if bill.cost_column == "BlendedCost" and "UnBlendedCost" in bill.items:
+        unblended = expected(dataclasses.replace(bill, items=bill.items.assign(
+            BlendedCost=bill.items["UnBlendedCost"])), window, invoice)
+        found.append(Mistake("unblended", "Your amounts are UnBlendedCost: the contest asks "
+                             "for BlendedCost, what each account pays at the family's "
+                             "averaged rates.", {k: unblended[k] for k in (
+                                 "blended_total", "users", "daily", "window_total",
+                                 "window_users", "pacific_daily")}))
     untagged = right["users"].get(UNTAGGED, 0.0)
     if untagged:
         inside = right["window_users"].get(UNTAGGED, 0.0)
@@ -696,6 +704,8 @@ FAMILIES = {
     "end": ("binning by UsageEndDate", "a bill whose hours cost different amounts"),
     "total rows": ("counting total rows as charges", "a bill with total rows"),
     "untagged": ("dropping untagged spend", "a bill with untagged spend"),
+    "unblended": ("summing UnblendedCost instead of BlendedCost",
+                  "a consolidated bill whose blended rates differ from the unblended ones"),
     "offset UTC-8": ("a fixed UTC-8 for Seattle",
                      "a month with a daylight-saving switch: March or November"),
     "offset UTC-7": ("a fixed UTC-7 for Seattle", "a month on standard time"),
