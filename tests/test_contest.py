@@ -370,3 +370,12 @@ def test_the_contest_wing_never_imports_the_notify_wing(path):
             names |= {a.name for a in node.names if a.name.startswith("costlib")}
     parts = {p for name in names for p in name.split(".")}
     assert not parts & set(NOTIFY_WING), path.name
+
+
+def test_a_non_editable_install_carries_every_package_of_costlib():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {".".join(p.parent.relative_to(ROOT).parts)
+                for p in (ROOT / "costlib").rglob("__init__.py")}
+    assert packages <= set(config["packages"]), "list them in [tool.setuptools] packages"

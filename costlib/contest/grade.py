@@ -1,18 +1,25 @@
 """Grade a folder of contest submissions on a bill the contestants never saw.
 
+    costlib grade --check
     costlib grade SUBMISSIONS_DIR --bill BILL [--invoice AMOUNT|FILE] [--out RESULTS_DIR]
+                  [--only NAME...] [--no-sandbox] [--wall/--cpu/--memory/--disk/--processes]
 
-A submission is a notebook (``.ipynb``), executed in a process of its own under limits
-(:mod:`costlib.contest.sandbox`) with the instructor's bill, window and invoice swapped in through
-``COSTLIB_*``, or an answers file (``.json``) written by :func:`costlib.contest.submit`,
-scored as it is. Every task is scored with :func:`costlib.contest.answers.differences` against
-:func:`costlib.contest.answers.expected` on that bill, points from :data:`costlib.contest.TASKS`.
+A submission is a notebook (``.ipynb``), executed in bubblewrap's sandbox under limits
+(:mod:`costlib.contest.sandbox`) with the instructor's bill, window and invoice swapped in
+through ``COSTLIB_*``, every cell even after one fails; or an answers file (``.json``) written
+by :func:`costlib.contest.submit`, scored as it is. A notebook's answers are those ``submit``
+wrote, else those its variables held after the last cell; a failing check cell costs its task.
+Every task is scored with :func:`costlib.contest.answers.differences` against
+:func:`costlib.contest.answers.expected` on that bill, points from
+:data:`costlib.contest.TASKS`; the notebook's ``metadata.costlib.track`` says what it may
+import (:data:`~costlib.contest.sandbox.TRACKS`).
 
-Feedback names the typical mistakes by computing, with costlib, the answers each mistake gives
-on the same bill (spend binned by ``UsageEndDate``, total rows counted as charges, untagged
-spend dropped, a fixed UTC offset, the practice month's answers) and comparing them with what
-was handed in. Results are the same files every time for the same folder and bill; only
-``grading.log`` holds times.
+Feedback names a typical mistake where the answers it gives on the same bill, computed with
+costlib (spend binned by ``UsageEndDate``, total rows counted as charges, UnBlendedCost,
+untagged spend dropped, a fixed UTC offset, the practice month's answers), are those handed
+in; ``leaderboard.md`` says which mistakes the bill cannot tell apart. Only the grader writes
+the results, each file whole, merged with the rows already in ``--out``; the same folder and
+bill give the same files, only ``grading.log`` holds times.
 """
 
 from __future__ import annotations
