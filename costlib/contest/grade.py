@@ -350,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return cli_main(args)
+    except BrokenPipeError:  # `... --check | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CostlibError, OSError) as err:
         print(f"costlib: error: {err}", file=sys.stderr)
         return 2
