@@ -5,7 +5,7 @@
 Makes a synthetic open month with ``costlib.sample.make_bill`` (never committed: it lives in a
 temporary folder and in the S3 server's memory), puts it in a bucket on moto's S3 + SES server
 (a separate process on loopback, so its memory is not counted), then runs
-``costlib.lambda_handler.handler`` in a fresh process and prints that process's peak resident
+``costlib.notify.lambda_handler.handler`` in a fresh process and prints that process's peak resident
 set size (``resource.getrusage``), which is what Lambda's memory limit applies to. With
 ``--tracemalloc`` it also prints the peak of Python's own allocations (slower).
 """
@@ -76,7 +76,7 @@ def child(tracing: bool) -> dict:
         import tracemalloc
 
         tracemalloc.start()
-    from costlib.lambda_handler import handler
+    from costlib.notify.lambda_handler import handler
 
     base = peak_rss_mb()
     start = time.perf_counter()

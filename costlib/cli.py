@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import CostlibError
 from .files import sample_path
-from .layout import DEFAULT_TAG
+from .layout import COST_COLUMNS, DEFAULT_TAG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--end", metavar="WHEN", help="window end, excluded (in --tz)")
     rep.add_argument("--invoice", metavar="AMOUNT|FILE",
                      help="invoice amount, or the monthly aws-billing-csv invoice report")
+    rep.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
+                     help="cost basis: " + ", ".join(COST_COLUMNS) + " (default: blended for a "
+                     "detailed bill, unblended for a CUR, billed for FOCUS)")
     rep.add_argument("--spread", action="store_true",
                      help="spread rows lasting several hours (tax, fees) over their hours")
     rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
@@ -67,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     grd.add_argument("--jobs", type=int, metavar="N",
                      help="notebooks at once (default: one per core, at most 8)")
 
+    tgs = commands.add_parser("tags", help="a file's tag keys and the spend each covers",
+                              description="List the tag keys of a billing file, with the share "
+                              "of the spend that carries each (tag coverage).")
+    tgs.add_argument("bill", nargs="?", metavar="BILL", help="a billing file (default: the "
+                     "bundled sample)")
+    tgs.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
+                     help="cost basis (default: the format's)")
+    tgs.add_argument("--json", action="store_true", help="print one JSON object")
+
     smp = commands.add_parser("sample", help="write the synthetic sample bills",
                               description="Write the synthetic sample bills into DIR.")
     smp.add_argument("directory", nargs="?", default="samples", metavar="DIR",
@@ -88,12 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args)
+        if args.command == "tags":
+            return _tags(args)
         if args.command == "grade":
             from .contest.grade import cli_main as grade_main
 
             return grade_main(args)
         if args.command == "notify":
-            from .notify import cli_main
+            from .notify.morning import cli_main
 
             return cli_main(args)
         return _sample(args)
@@ -106,16 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .stream import read_condensed
+    from .reading import read_condensed
 
     # pandas, which the answers need, loads on the other core while the file is being read.
-    threading.Thread(target=_preload, args=(".reporting",), daemon=True).start()
+    threading.Thread(target=_preload, args=("pandas",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        bill = read_condensed(args.bill or sample_path(), tags=args.tag or [DEFAULT_TAG],
+        bill = read_condensed(args.bill or sample_path(), args.tag or [DEFAULT_TAG],
+                              cost=args.cost,
                               progress=False if args.quiet else None)
     finally:
         if collecting:
@@ -137,6 +152,25 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tags(args: argparse.Namespace) -> int:
+    from .reading import read_condensed
+    from .reporting import tag_coverage
+
+    bill = read_condensed(args.bill or sample_path(), cost=args.cost, progress=False)
+    coverage = tag_coverage(bill)
+    if args.json:
+        print(json.dumps(coverage, indent=1, ensure_ascii=False))
+    else:
+        from .layout import printable
+
+        print(f"{os.path.basename(bill.name)}: {len(coverage['tags'])} tag keys, "
+              f"{coverage['cost']} cost {coverage['total']:,.2f}")
+        for key, share in coverage["tags"].items():
+            print(f"  {printable(key):<40} {100 * share['share']:6.1f}%  "
+                  f"{share['values']:>6,} values")
+    return 0
+
+
 def _preload(module: str) -> None:
     try:
         importlib.import_module(module, __package__)
@@ -145,9 +179,9 @@ def _preload(module: str) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from .sample import write_samples
+    from .sample import write_formats, write_samples
 
-    for path in write_samples(args.directory):
+    for path in [*write_samples(args.directory), *write_formats(args.directory)]:
         print(path)
     return 0
 

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from .errors import BillError, BillNotFoundError
+from .errors import BillError, BillNotFoundError, OptionError
 
 try:  # ISA-L inflates about twice as fast as zlib
     from isal import isal_zlib as _zlib
@@ -23,6 +24,11 @@ try:  # ISA-L inflates about twice as fast as zlib
 except ImportError:  # pragma: no cover - isal is optional
     _zlib = zlib
     _ZLIB_ERRORS = (zlib.error,)
+
+#: A zip member may inflate to at most this many times its compressed size: billing CSVs
+#: deflate about 17 to 1, a zip bomb of zeros about 1000 to 1. ``COSTLIB_MAX_INFLATION`` raises it.
+MAX_INFLATION = 200
+MAX_INFLATION_ENV = "COSTLIB_MAX_INFLATION"
 
 NAME_PATTERN = re.compile(
     r"(?P<account>\d{12})-aws-billing-"
@@ -85,6 +91,7 @@ class Opened:
     name: str
     stream: IO[bytes]
     size: int | None
+    parquet: bool = False  #: the stream is a (seekable) Parquet file, not CSV text
 
 
 def open_source(source: str | os.PathLike | IO) -> Opened:
@@ -101,31 +108,61 @@ def open_source(source: str | os.PathLike | IO) -> Opened:
     text = os.fspath(source)
     if text.startswith("s3://"):
         return _open_s3(text)
+    try:
+        return _open_path(text)
+    except PermissionError:
+        raise BillNotFoundError(f"{text}: permission denied") from None
+    except IsADirectoryError:
+        raise BillError(f"{text}: is a folder, not a billing file") from None
+    except FileNotFoundError:
+        raise BillNotFoundError(f"{text}: no such file") from None
+    except OSError as err:
+        raise BillError(f"{text}: cannot be read ({err.strerror or err})") from None
+
+
+def _open_path(text: str) -> Opened:
     path = Path(text)
     if not path.exists():
         raise BillNotFoundError(f"{text}: no such file")
     if path.is_dir():
         raise BillError(f"{text}: is a folder, not a billing file")
-    size = path.stat().st_size
-    if size == 0:
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):  # a pipe (``<(zcat bill.csv.gz)``) or a device
+        raw = io.BufferedReader(io.FileIO(text, "rb"), buffer_size=1 << 16)
+        magic = raw.peek(4)[:4]
+        if not magic:
+            raw.close()
+            raise BillError(f"{text}: the file is empty")
+        if magic[:2] == b"PK" or magic == b"PAR1":
+            raw.close()
+            raise BillError(f"{text}: a zip or Parquet file must be read from a file, not a "
+                            "pipe (give the file)")
+        return _by_magic(text, magic, raw, None)
+    if info.st_size == 0:
         raise BillError(f"{text}: the file is empty")
     with path.open("rb") as head:
         magic = head.read(4)
+    return _by_magic(text, magic, path.open("rb"), info.st_size)
+
+
+def _by_magic(name: str, magic: bytes, file: IO[bytes], size: int | None) -> Opened:
+    """The file opened by what its first bytes say: a zip, gzip, Parquet, else CSV text."""
     if magic[:2] == b"PK":
-        return _open_zip(text, path.open("rb"))
-    if text.endswith(".zip"):
-        raise BillError(f"{text}: not a zip file (truncated or corrupt?)")
-    return Opened(text, path.open("rb"), size)
+        return _open_zip(name, file)
+    if magic[:2] == b"\x1f\x8b":
+        return Opened(name, GzipReader(name, file, size), None)
+    if magic == b"PAR1":
+        return Opened(name, file, size, parquet=True)
+    if name.endswith(".zip"):
+        file.close()
+        raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
+    return Opened(name, file, size)
 
 
 def _unzip_if_zip(name: str, data: bytes) -> Opened:
     if not data:
         raise BillError(f"{name}: the file is empty")
-    if data[:2] == b"PK":
-        return _open_zip(name, io.BytesIO(data))
-    if name.endswith(".zip"):
-        raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
-    return Opened(name, io.BytesIO(data), len(data))
+    return _by_magic(name, data[:4], io.BytesIO(data), len(data))
 
 
 def _open_zip(name: str, file: IO[bytes]) -> Opened:
@@ -147,6 +184,11 @@ def _open_zip(name: str, file: IO[bytes]) -> Opened:
                             f"({found})")
         if csvs[0].file_size == 0:
             raise BillError(f"{name}: the CSV inside the zip is empty")
+        ratio = max_inflation()
+        if csvs[0].file_size > ratio * max(csvs[0].compress_size, 1 << 10):
+            raise BillError(f"{name}: the zip member inflates past {ratio:g} times its size "
+                            f"({csvs[0].compress_size:,} to {csvs[0].file_size:,} bytes); not "
+                            f"a billing file (a zip bomb?); {MAX_INFLATION_ENV} raises the limit")
         return Opened(name, _member(name, archive, csvs[0], file), csvs[0].file_size)
     except BaseException:
         file.close()
@@ -258,6 +300,9 @@ class MemberReader(io.RawIOBase):
             if out:
                 self._crc = _zlib.crc32(out, self._crc)
                 self._out += len(out)
+                if self._out > self.info.file_size:  # a header that lies: stop right there
+                    self._broken(f"it inflates past the {self.info.file_size:,} bytes the zip "
+                                 "says")
                 want -= len(out)
                 yield out
         if self._done:
@@ -278,6 +323,63 @@ class MemberReader(io.RawIOBase):
         super().close()
 
 
+class GzipReader(io.RawIOBase):
+    """The inflated text of a ``.csv.gz`` (members one after another, as ``gzip`` writes them
+    when appending), refused once it inflates past :func:`max_inflation` times the compressed
+    bytes read (a gzip bomb; a gzip header's size field cannot be trusted)."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, name: str, file: IO[bytes], size: int | None) -> None:
+        self.name, self._file = name, file
+        self._inflate = _zlib.decompressobj(31)
+        self._tail = b""
+        self._read = self._out = 0
+        self._ratio = max_inflation()
+        self._done = False
+        self._between = False  # at the end of a member: the text may end here
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        want, filled = len(buffer), 0
+        while filled < want and not self._done:
+            if not self._tail:
+                self._tail = self._file.read(self.BLOCK)
+                self._read += len(self._tail)
+                if not self._tail:
+                    if not self._between:
+                        self._broken("the compressed data ends early")
+                    self._done = True
+                    break
+            try:
+                out = self._inflate.decompress(self._tail, want - filled)
+            except _ZLIB_ERRORS as err:
+                self._broken(str(err))
+            self._tail = self._inflate.unconsumed_tail
+            self._between = self._inflate.eof
+            if self._inflate.eof:  # another member may follow
+                self._tail = self._inflate.unused_data + self._tail
+                self._inflate = _zlib.decompressobj(31)
+            buffer[filled : filled + len(out)] = out
+            filled += len(out)
+            self._out += len(out)
+            if self._out > self._ratio * max(self._read, 1 << 10) + (1 << 20):
+                raise BillError(f"{self.name}: the gzip inflates past {self._ratio:g} times its "
+                                f"size; not a billing file (a gzip bomb?); {MAX_INFLATION_ENV} "
+                                "raises the limit")
+        return filled
+
+    def _broken(self, why: str):
+        raise BillError(f"{self.name}: the gzip is corrupt or truncated ({why})")
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
 READ_AHEAD = 8 << 20  #: bytes fetched (at least) per ranged GET of an S3 object
 FIRST_RANGE = 1 << 16  #: the first GET: enough to tell a zip from a CSV
 
@@ -286,12 +388,7 @@ def _open_s3(url: str) -> Opened:
     raw = S3Object(url)
     if raw.size == 0:
         raise BillError(f"{url}: the file is empty")
-    if raw.head[:2] == b"PK":
-        return _open_zip(url, raw)
-    if url.endswith(".zip"):
-        raw.close()
-        raise BillError(f"{url}: not a zip file (truncated or corrupt?)")
-    return Opened(url, raw, raw.size)
+    return _by_magic(url, raw.head[:4], raw, raw.size)
 
 
 class S3Object(io.RawIOBase):
@@ -310,18 +407,15 @@ class S3Object(io.RawIOBase):
         self._client = client or s3_client()
         self._pos = 0
         self.requests = 0
-        with _s3_errors(url, self.bucket):
-            try:
-                reply = self._get(f"bytes=0-{FIRST_RANGE - 1}", first=True)
-            except _client_error_class() as err:
-                if err.response.get("Error", {}).get("Code") != "InvalidRange":
-                    raise
-                self.head, self.size, self.etag = b"", 0, None  # an empty object
-                self._cached, self._cached_at = b"", 0
-                return
+        self.etag = None
+        try:
+            reply, self.head = self._fetch_reply(f"bytes=0-{FIRST_RANGE - 1}", first=True)
+        except _EmptyObject:
+            self.head, self.size = b"", 0
+            self._cached, self._cached_at = b"", 0
+            return
         self.etag = reply.get("ETag")
-        self.head = self._cached = reply["Body"].read()
-        self._cached_at = 0
+        self._cached, self._cached_at = self.head, 0
         content_range = reply.get("ContentRange") or ""
         if "/" in content_range:
             self.size = int(content_range.rsplit("/", 1)[1])
@@ -365,19 +459,49 @@ class S3Object(io.RawIOBase):
         self._pos += len(data)
         return len(data)
 
-    def _fetch(self, start: int, size: int, tries: int = 3) -> bytes:
+    def _fetch(self, start: int, size: int) -> bytes:
+        return self._fetch_reply(f"bytes={start}-{start + size - 1}")[1]
+
+    def _fetch_reply(self, byte_range: str, first: bool = False, tries: int = 3
+                     ) -> tuple[dict, bytes]:
+        """A ranged GET and its body; botocore retries the requests, this the broken bodies."""
         from botocore.exceptions import IncompleteReadError, ResponseStreamingError
 
-        for attempt in range(tries):  # botocore retries the requests; this, broken bodies
+        for _ in range(tries):
             with _s3_errors(self.url, self.bucket):
-                reply = self._get(f"bytes={start}-{start + size - 1}")
+                try:
+                    reply = self._get(byte_range, first=first)
+                except _client_error_class() as err:
+                    if first and err.response.get("Error", {}).get("Code") == "InvalidRange":
+                        raise _EmptyObject from None
+                    raise
             try:
-                return reply["Body"].read()
+                body = reply["Body"].read()
             except (IncompleteReadError, ResponseStreamingError, OSError):
-                if attempt == tries - 1:
-                    raise BillError(f"{self.url}: the connection to S3 broke while reading "
-                                    "(try again)") from None
-        raise AssertionError("unreachable")
+                continue
+            expected = reply.get("ContentLength")
+            if expected is None or len(body) == expected:
+                return reply, body
+        raise BillError(f"{self.url}: the connection to S3 broke while reading (try again)")
+
+
+class _EmptyObject(Exception):
+    """The first range of an empty object cannot be satisfied."""
+
+
+def max_inflation() -> float:
+    """How many times its compressed size a zip member may inflate to (see
+    :data:`MAX_INFLATION`)."""
+    text = os.environ.get(MAX_INFLATION_ENV, "").strip()
+    if not text:
+        return MAX_INFLATION
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 1:
+        raise OptionError(f"{MAX_INFLATION_ENV}={text!r}: not a ratio (say 200)")
+    return value
 
 
 def _client_error_class():

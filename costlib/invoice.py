@@ -7,6 +7,7 @@ the reseller's custom charge) or the amount on the reseller's invoice, typed in 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import money
 from .errors import OptionError
+from .layout import KINDS
 from .reading import Bill, read
 
 HALF_CENT = money.UNIT // 200
@@ -34,9 +36,10 @@ class InvoiceCheck:
     status: str
     source: str
     explanation: list[str] = field(default_factory=list)
+    basis: str = "blended"  #: the cost basis the charges are summed in
 
     def __str__(self) -> str:
-        lines = [f"charges (blended): {money.usd(self.charges)}"]
+        lines = [f"charges ({self.basis}): {money.usd(self.charges)}"]
         if self.total is None:
             lines.append(f"invoice: {self.status}")
         else:
@@ -60,9 +63,21 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
 
     ``invoice`` is ``None`` (use the file's own total rows), an amount (``1234.56`` or
     ``"$1,234.56"``), or the monthly invoice report (a path or a read ``Bill``).
+
+    >>> import costlib
+    >>> check = check_invoice(costlib.read(costlib.sample_path()))
+    >>> check.matches, check.total, check.source
+    (True, 2088.09, 'InvoiceTotal row')
     """
+    return dataclasses.replace(_check(bill, invoice), basis=bill.cost_basis)
+
+
+def _check(bill: Bill, invoice) -> InvoiceCheck:
     parts = _parts(bill)
     charges = parts.pop("charges")
+    if invoice is None and bill.kind in ("cur", "cur2", "focus"):
+        return _no_invoice(charges, f"a {KINDS[bill.kind]} holds no invoice total: give the "
+                           "invoice's amount to check it against (--invoice AMOUNT)")
     if invoice is None:
         if bill.kind == "cloudcheckr":
             return _no_invoice(charges, "no invoice in the file (a CloudCheckr copy has no total "
@@ -70,7 +85,7 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
         return _against(bill, bill, charges, parts)
     amount = _amount(invoice)
     if amount is not None:
-        return _verdict(charges, int(money.units([amount])[0]), "amount given", parts,
+        return _verdict(charges, money.of_decimal(amount), "amount given", parts,
                         expected=charges + parts["rounding rows"])
     report = invoice if isinstance(invoice, Bill) else read(invoice)
     if report.kind != "invoice-report":
@@ -157,22 +172,22 @@ def _no_invoice(charges: int, words: str) -> InvoiceCheck:
 def _parts(bill: Bill) -> dict[str, int]:
     """Charges and the parts of them (or beside them) that explain differences, in units."""
     items = bill.items
-    cost = money.units(items[bill.cost_column].to_numpy())
+    cost = bill.cost_units
     product = items.get("ProductName")
     custom = (product == CUSTOM_CHARGE).to_numpy() if product is not None else np.zeros(
         len(items), bool)
     tax = (items["RecordType"] == "Tax").to_numpy()
     rounding = _control_sum(bill, "Rounding", "CBRounding") or 0
-    return {"charges": int(cost.sum()), "rounding rows": rounding,
-            "the reseller's custom charge": int(cost[custom].sum()),
-            "tax": int(cost[tax].sum()), "credits": int(cost[(cost < 0) & ~custom].sum())}
+    return {"charges": money.total(cost), "rounding rows": rounding,
+            "the reseller's custom charge": money.total(cost[custom]),
+            "tax": money.total(cost[tax]), "credits": money.total(cost[(cost < 0) & ~custom])}
 
 
 def _control_sum(bill: Bill, *record_types: str) -> int | None:
-    rows = bill.controls[bill.controls["RecordType"].isin(record_types)]
-    if rows.empty:
+    rows = bill.controls["RecordType"].isin(record_types).to_numpy()
+    if not rows.any():
         return None
-    return int(money.units(rows[bill.cost_column].fillna(0).to_numpy()).sum())
+    return money.total(bill.control_cost_units[rows])
 
 
 def _amount(invoice) -> Decimal | None:
@@ -180,12 +195,19 @@ def _amount(invoice) -> Decimal | None:
     if isinstance(invoice, Bill):
         return None
     if isinstance(invoice, (int, float, Decimal)):
-        return Decimal(str(invoice))
+        amount = Decimal(str(invoice))
+        if not amount.is_finite():
+            raise OptionError(f"the invoice amount {invoice!r} is not a number")
+        return amount
     text = os.fspath(invoice)
     cleaned = re.sub(r"[\s$,]", "", text)
-    if re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", cleaned):
         try:
-            return Decimal(cleaned)
+            amount = Decimal(cleaned)
         except InvalidOperation:
-            pass
+            return None
+        if abs(amount) >= 10**15:
+            raise OptionError(f"the invoice amount {text!r} is beyond any bill "
+                              "(at most $1e15)")
+        return amount
     return None

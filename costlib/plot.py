@@ -45,6 +45,11 @@ def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = 
     a negative day (a credit) breaks the picture. The legend (with each series' total) sits
     outside the axes on the right so it never covers a day. With ``ax=None`` a new 10x5 figure
     is created through pyplot (seaborn style); nothing is shown, the caller composes.
+
+    >>> import costlib
+    >>> ax = plot_daily(costlib.spend(costlib.read(costlib.sample_path())), top=3)
+    >>> [line.get_label() for line in ax.get_lines()][-3:]   # three users, then the rest
+    ['bob', 'other', 'untagged']
     """
     if isinstance(data, Spend):
         daily = data.daily
@@ -114,11 +119,16 @@ def save_plot(data: Spend | pd.DataFrame, path: str | os.PathLike, **kwargs) -> 
     out = Path(path)
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
+    # Written beside the target and renamed over it: a write that fails (a full disk) leaves
+    # the old picture, never half a new one.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
         plot_daily(data, ax=fig.add_subplot(), **kwargs)
-        fig.savefig(out, format="png", dpi=DPI)
+        fig.savefig(partial, format="png", dpi=DPI)
+        os.replace(partial, out)
     finally:
         fig.clear()
+        partial.unlink(missing_ok=True)
     return out
 
 

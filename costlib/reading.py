@@ -1,138 +1,457 @@
-"""From a billing file to one tidy table of line items, with the control rows kept apart."""
+"""From a billing file to answers' raw material: the tidy table, or its exact condensed sums.
+
+Both readers take their rows from the one parser (:mod:`costlib.parsing`), so they accept and
+refuse the same files with the same words:
+
+- :func:`read` puts every row and column into one tidy table (``bill.items``), total rows apart
+  (``bill.controls``): what the lessons and the notebooks look at;
+- :func:`read_condensed` sums the charge rows of each chunk per distinct combination of the
+  columns the questions need, in bounded memory: what ``costlib report`` and the Lambda use.
+
+    >>> import costlib
+    >>> whole = read(costlib.sample_path())
+    >>> whole.account, whole.month, whole.kind
+    ('012345678901', '2026-02', 'dbr')
+    >>> bill = read_condensed(costlib.sample_path(), tag="user:Owner")
+    >>> bill.line_items == len(whole.items) > len(bill.items)   # fewer rows, the same items
+    True
+    >>> costlib.report(bill).as_dict() == costlib.report(whole).as_dict()
+    True
+"""
 
 from __future__ import annotations
 
-import csv
 import os
-import zipfile
-import zlib
-from typing import IO
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from . import money
 from .errors import BillError
-from .files import open_bill, parse_name, sample_path  # noqa: F401 - also costlib.reading.sample_path
-from .layout import (
-    CONTROL_RECORD_TYPES,
-    DATE_COLUMNS,
-    NUMERIC_COLUMNS,
-    Bill,
-    bad_date,
-    date_format,
-    dbr_or_copy,
-    first_line,
-    header_kind,
+from .files import parse_name
+from .layout import Bill, tag_matches
+from .parsing import (
+    CHUNK_BYTES,
+    NAT,
+    TAG_PAIR,
+    TAG_SEPARATOR,
+    Chunk,
+    Header,
+    Parsed,
+    numpy_of,
+    parse,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def read(source: str | os.PathLike | IO) -> Bill:
+__all__ = ["KEY_COLUMNS", "CondensedBill", "read", "read_condensed"]
+
+#: The columns a condensed bill keeps (when the file has them) besides the tags and the cost.
+KEY_COLUMNS = ("InvoiceID", "PayerAccountId", "LinkedAccountId", "RecordType", "ProductName",
+               "UsageStartDate", "UsageEndDate", "Provider")
+BATCH_ROWS = 1 << 16  #: rows summed per key at a time
+_HOUR = 3600 * 10**9
+
+
+def read(source: str | os.PathLike | IO, *, cost: str | None = None) -> Bill:
     """Read a month's billing file: a ``.csv.zip``, a ``.csv``, an open file or ``s3://b/k``.
 
-    >>> bill = read(sample_path())
-    >>> bill.account, bill.month, bill.kind
-    ('012345678901', '2026-02', 'dbr')
+    Every row and column, typed: ids and tags as text (``""`` when blank), costs and quantities
+    as floats, dates as UTC ``datetime64`` (``NaT`` when blank); ``bill.units`` holds the cost
+    column in exact units of 1e-10 dollars. ``cost`` is the cost basis (``"blended"``,
+    ``"unblended"``, ``"billed"``, ...: see :data:`costlib.layout.COST_COLUMNS`); by default
+    the detailed bill's blended cost, a CUR's unblended cost, a FOCUS export's billed cost.
+
+    >>> import costlib
+    >>> bill = read(costlib.sample_path())
+    >>> len(bill.items), len(bill.controls), bill.invoice_id
+    (9009, 5, '86752602')
+
+    See also :func:`read_condensed` (the same file in bounded memory).
     """
-    if isinstance(source, (pd.DataFrame, pd.Series)):
-        raise TypeError("costlib.read() takes a path, an s3:// URL or an open file, "
-                        "not a DataFrame; the DataFrame is already read")
-    name, stream = open_bill(source)
-    with stream:
-        table = _parse_csv(name, stream)
-    return _tidy(name, table)
+    _refuse_tables(source, "costlib.read()")
+    with parse(source, progress=False, cost=cost) as parsed:
+        header = parsed.header
+        texts = [c for c in header.columns if c not in header.numbers + header.dates]
+        parts: dict[str, list] = {c: [] for c in header.columns}
+        units, control = [], []
+        for chunk in parsed:
+            for column in texts:
+                values, codes = chunk.texts[column]
+                parts[column].append(np.asarray(values, dtype=object)[codes] if len(values)
+                                     else np.full(chunk.rows, "", dtype=object))
+            for column in header.numbers:
+                parts[column].append(chunk.numbers[column])
+            for column in header.dates:
+                parts[column].append(chunk.instants[column])
+            units.append(chunk.units)
+            control.append(chunk.control)
+
+    control = np.concatenate(control)
+    cost_units = np.concatenate(units)
+    columns = {c: np.concatenate(parts[c]) for c in header.columns}
+    tags = _expand_tags(header, columns, None)
+
+    def frame(rows: np.ndarray) -> pd.DataFrame:
+        return _frame(header, {c: v[rows] for c, v in columns.items()})
+
+    items, controls = frame(~control), frame(control)
+    return _bill(Bill, parsed, items, controls, units=money.fit(cost_units[~control]),
+                 control_units=money.fit(cost_units[control]), tag_columns=tags)
 
 
-def _parse_csv(name: str, stream: IO[bytes]) -> pd.DataFrame:
-    try:
-        return pd.read_csv(stream, dtype=str, keep_default_na=False, na_filter=False,
-                           encoding="utf-8-sig", skipinitialspace=False)
-    except pd.errors.EmptyDataError:
-        raise BillError(f"{name}: the file is empty") from None
-    except pd.errors.ParserError as err:
-        raise BillError(f"{name}: not a well-formed CSV file ({first_line(err)})") from None
-    except UnicodeDecodeError:
-        raise BillError(f"{name}: not a billing file (not UTF-8 text)") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-        raise BillError(f"{name}: the zip is corrupt or truncated ({first_line(err)})") from None
-    except csv.Error as err:
-        raise BillError(f"{name}: not a well-formed CSV file ({first_line(err)})") from None
+def _expand_tags(header: Header, columns: dict[str, np.ndarray],
+                 keep: Sequence[str] | None) -> tuple[str, ...]:
+    """Add a column per tag to ``columns`` (in place) where the file writes every tag in one
+    column (FOCUS ``Tags`` as JSON, CUR 2.0's ``resource_tags`` map): the tags ``keep``
+    resolves to, or all; each text is decoded once however many rows share it. The tags."""
+    if not header.tag_text:
+        return header.tags
+    texts = columns[header.tag_text]
+    distinct, codes = np.unique(texts.astype(str), return_inverse=True)
+    decoded = [_decode_tags(header, text) for text in distinct.tolist()]
+    every = sorted({key for tags in decoded for key in tags})
+    chosen = every if keep is None else [t for t in every if any(
+        tag_matches(t, k) for k in keep)]
+    for tag in chosen:
+        if tag in columns:  # (a tag named like a column of the file keeps the column)
+            continue
+        values = np.array([tags.get(tag, "") for tags in decoded] + [""], dtype=object)
+        columns[tag] = values[codes] if len(codes) else values[:0]
+    return tuple(every)
 
 
-def _kind(name: str, table: pd.DataFrame) -> tuple[str, str]:
-    kind, cost_column = header_kind(name, list(table.columns))
-    if kind is None:
-        kind = dbr_or_copy(set(table["RecordType"].unique()),
-                           lambda: "RecordId" in table.columns
-                           and bool((table["RecordId"] == "AWS").any()))
-    return kind, cost_column
+def _decode_tags(header: Header, text: str) -> dict[str, str]:
+    """One row's tags from its tag text."""
+    if not text:
+        return {}
+    if header.format.kind == "focus":
+        import json
+
+        try:
+            tags = json.loads(text)
+        except ValueError:
+            raise BillError(f"{header.name}: {header.tag_text} is not JSON "
+                            f"({text[:60]!r})") from None
+        if not isinstance(tags, dict):
+            raise BillError(f"{header.name}: {header.tag_text} is not a JSON object "
+                            f"({text[:60]!r})")
+        return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+    pairs = (pair.partition(TAG_PAIR) for pair in text.split(TAG_SEPARATOR))
+    return {key: value for key, _, value in pairs}
 
 
-def _tidy(name: str, table: pd.DataFrame) -> Bill:
-    kind, cost_column = _kind(name, table)
-    control = table["RecordType"].isin(CONTROL_RECORD_TYPES).to_numpy()
-    rows = np.arange(len(table)) + 2  # file row numbers, the header being row 1
-    for column in NUMERIC_COLUMNS:
+def _refuse_tables(source, what: str) -> None:
+    """A friendly ``TypeError`` for the usual slip: a table passed where a path belongs."""
+    pandas = sys.modules.get("pandas")  # (a DataFrame means that pandas is loaded)
+    kinds = tuple(getattr(pandas, k, None) for k in ("DataFrame", "Series"))
+    if any(k is not None and isinstance(source, k) for k in kinds):
+        raise TypeError(f"{what} takes a path, an s3:// URL or an open file, not a DataFrame; "
+                        "the DataFrame is already read")
+
+
+def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The tidy table of some rows: text as ``str``, numbers as floats, dates as UTC (tags
+    decoded from a tag text come after the file's own columns)."""
+    import pandas as pd
+
+    data = {}
+    for column in [*header.columns, *(c for c in columns if c not in header.columns)]:
+        values = columns[column]
+        if column in header.dates:
+            data[column] = _datetimes(values)
+        elif column in header.numbers:
+            data[column] = pd.Series(values, dtype="float64")
+        else:
+            data[column] = pd.Series(values, dtype="str")
+    return pd.DataFrame(data, columns=list(data))
+
+
+def _datetimes(ns: np.ndarray) -> pd.Series:
+    import pandas as pd
+
+    return pd.Series(np.asarray(ns, np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
+
+
+def _bill(kind: type[Bill], parsed: Parsed, items: pd.DataFrame, controls: pd.DataFrame,
+          **extra) -> Bill:
+    from_name = parse_name(parsed.name)
+    table = items if len(items) else controls
+    return kind(items=items, controls=controls, name=parsed.name,
+                account=from_name.account or _first(table, controls, "PayerAccountId"),
+                month=parsed.month, kind=parsed.kind,
+                invoice_id=_first(table, controls, "InvoiceID"),
+                cost_column=parsed.header.cost, cost_basis=parsed.header.basis, **extra)
+
+
+def _first(items: pd.DataFrame, controls: pd.DataFrame, column: str) -> str | None:
+    """The first non-blank value of ``column`` among the charge rows, else the total rows."""
+    for table in (items, controls):
         if column in table.columns:
-            table[column] = _numbers(name, table[column], rows,
-                                     required=~control if column == cost_column else None)
-    for column in DATE_COLUMNS:
-        if column in table.columns:
-            table[column] = _dates(name, table[column], rows)
-    items = table[~control].reset_index(drop=True)
-    controls = table[control].reset_index(drop=True)
-    from_name = parse_name(name)
-    return Bill(
-        items=items,
-        controls=controls,
-        name=name,
-        account=from_name.account or _first_value(table, "PayerAccountId"),
-        month=from_name.month or _month_of(items),
-        kind=kind,
-        invoice_id=_first_value(table, "InvoiceID"),
-        cost_column=cost_column,
-    )
+            values = table[column][table[column] != ""]
+            if len(values):
+                return str(values.iloc[0])
+    return None
 
 
-def _numbers(name: str, text: pd.Series, rows: np.ndarray,
-             required: np.ndarray | None) -> pd.Series:
-    column = text.name
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    blank = (text == "").to_numpy()
-    bad = (values.isna().to_numpy() & ~blank) | ~np.isfinite(values.fillna(0).to_numpy())
-    if required is not None:
-        bad |= blank & required
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        shown = text.iloc[at] or "blank"
-        raise BillError(f"{name}: row {rows[at]}: {column} is not a number ({shown!r})"
-                        if text.iloc[at] else f"{name}: row {rows[at]}: {column} is blank")
-    return values
+# --- condensed ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CondensedBill(Bill):
+    """A :class:`~costlib.Bill` whose charge rows are summed per distinct combination of the
+    columns kept: ``rows[i]`` line items of the file make up ``items.iloc[i]``, whose exact
+    cost is ``units[i]``.
+
+    ``tags`` still lists every tag column of the file, kept or not, so that asking for a tag
+    the file does not have is refused with the same words.
+    """
+
+    file_tags: tuple[str, ...] = ()
+    rows: np.ndarray | None = None
+
+    @property
+    def tags(self) -> list[str]:
+        """The tag columns of the file (``user:...`` and ``aws:...``), in file order."""
+        return list(self.file_tags)
+
+    @property
+    def line_items(self) -> int:
+        """How many charge rows the file holds."""
+        return int(self.rows.sum()) if self.rows is not None else len(self.items)
+
+    def __repr__(self) -> str:
+        invoice = self.invoice_id or "no invoice id"
+        return (f"<CondensedBill {os.path.basename(self.name)}: {self.kind}, {self.month}, "
+                f"{self.line_items:,} charge rows in {len(self.items):,} sums, "
+                f"{len(self.controls)} control rows, invoice {invoice}>")
 
 
-def _dates(name: str, text: pd.Series, rows: np.ndarray, fmt: str | None = None) -> pd.Series:
-    column = text.name
-    if fmt is None:
-        nonblank = text[text != ""]
-        fmt = date_format(nonblank.iloc[0] if not nonblank.empty else "")
-    values = pd.to_datetime(text.where(text != ""), format=fmt, errors="coerce", utc=True)
-    bad = (values.isna() & (text != "")).to_numpy()
-    if bad.any():
-        at = int(np.flatnonzero(bad)[0])
-        raise BillError(bad_date(name, rows[at], column, text.iloc[at]))
-    return values.astype("datetime64[ns, UTC]")
+def read_condensed(source, tag: str | Sequence[str] | None = None, *,
+                   cost: str | None = None, progress: bool | None = None,
+                   chunk_bytes: int = CHUNK_BYTES) -> CondensedBill:
+    """Read a month's billing file in bounded memory, its charges summed per distinct key.
+
+    ``source`` is what :func:`read` takes. ``tag`` names the tag columns to keep (one, or a
+    fallback chain, as :func:`costlib.spend` takes it); ``None`` keeps them all (fewer tags,
+    fewer distinct keys, less memory). ``cost`` is the cost basis, as :func:`read` takes it.
+    ``progress`` shows a progress bar when the read takes more than a moment: ``None`` in a
+    terminal or a notebook, ``True`` always, ``False`` never.
+
+    The invoice check, spend per user and per day, windows, zones and spreading answer on it
+    exactly as on :func:`read`'s table. Rows lasting more than an hour (tax, fees) are kept one
+    by one: spreading them over their hours is exact per row, not per sum.
+    """
+    _refuse_tables(source, "read_condensed()")
+    keep = None if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
+    with parse(source, columns=None if keep is None else [*KEY_COLUMNS, *keep],
+               chunk_bytes=chunk_bytes, progress=progress, cost=cost) as parsed:
+        header = parsed.header
+        wanted = header.tags if keep is None else [
+            t for t in header.tags if any(tag_matches(t, k) for k in keep)]
+        condenser = _Condenser(header, [c for c in header.columns if c in KEY_COLUMNS
+                                        or c in wanted or c == header.tag_text], keep)
+        for chunk in parsed:
+            condenser.take(chunk)
+    return condenser.bill(parsed)
 
 
-def _first_value(table: pd.DataFrame, column: str) -> str | None:
-    if column not in table.columns:
-        return None
-    values = table[column][table[column] != ""]
-    return str(values.iloc[0]) if len(values) else None
+class _Condenser:
+    """Sums a file's charge rows per key, a batch at a time, and sums the sums again now and
+    then so that memory stays bounded; keeps the total rows whole."""
+
+    def __init__(self, header: Header, keys: list[str], tags: Sequence[str] | None) -> None:
+        self.header, self.keys, self.tags = header, keys, tags
+        self.codes = {c: _Codes() for c in keys}
+        self.parts: list[tuple[list[np.ndarray], np.ndarray, np.ndarray]] = []
+        self.singles: list[tuple[list[np.ndarray], np.ndarray]] = []
+        self.batch: list[tuple[list[np.ndarray], np.ndarray, np.ndarray]] = []
+        self.batched = self.pending = self.reduced = 0
+        self.controls: dict[str, list] = {c: [] for c in header.columns}
+        self.control_units: list[np.ndarray] = []
+
+    def take(self, chunk: Chunk) -> None:
+        codes = {}
+        for column in self.keys:
+            if column in chunk.instants:
+                local, uniques = _factorize(chunk.instants[column])
+                codes[column] = self.codes[column].map(uniques)[local]
+            else:
+                values, local = chunk.texts[column]
+                codes[column] = self.codes[column].map(values)[local]
+        control = chunk.control
+        if control.any():
+            at = np.flatnonzero(control)
+            self._keep_controls(chunk, at)
+        charge = ~control if control.any() else slice(None)
+        units = chunk.units[charge]
+        keys = [codes[c][charge] for c in self.keys]
+        long = self._lasting(chunk.instants, charge)
+        if long is not None and long.any():  # kept one by one: see read_condensed
+            self.singles.append(([k[long] for k in keys], units[long]))
+            keys, units = [k[~long] for k in keys], units[~long]
+        self._add(keys, units, np.ones(len(units), np.int64))
+
+    def _keep_controls(self, chunk: Chunk, at: np.ndarray) -> None:
+        header = self.header
+        texts = [c for c in header.columns if c not in header.numbers + header.dates]
+        for column, values in chunk.strings(texts, at).items():
+            self.controls[column].append(np.asarray(values, dtype=object))
+        for column in header.numbers:
+            self.controls[column].append(chunk.numbers[column][at])
+        for column in header.dates:
+            self.controls[column].append(chunk.instants[column][at])
+        self.control_units.append(chunk.units[at])
+
+    def _lasting(self, instants: dict[str, np.ndarray], charge) -> np.ndarray | None:
+        """The charge rows that last more than an hour. ``spend(spread=True)`` splits each of
+        them into hourly pieces whose units add up exactly, the odd units going to the first
+        hours; the pieces of a sum are not the sums of the pieces, so these rows stay apart."""
+        if "UsageStartDate" not in instants or "UsageEndDate" not in instants:
+            return None
+        start = instants["UsageStartDate"][charge]
+        end = instants["UsageEndDate"][charge]
+        return (start != NAT) & (end != NAT) & (end - start > _HOUR)
+
+    def _add(self, keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray) -> None:
+        """Sum rows per key a batch at a time; sum the sums again once they pile up."""
+        if len(units):
+            self.batch.append((keys, units, counts))
+            self.batched += len(units)
+        if self.batched >= BATCH_ROWS or (self.batched and not len(units)):
+            keys = [np.concatenate(k) for k in zip(*(b[0] for b in self.batch), strict=True)]
+            units = np.concatenate([b[1] for b in self.batch])
+            counts = np.concatenate([b[2] for b in self.batch])
+            self.batch, self.batched = [], 0
+            sign = (units < 0).astype(np.int64)  # credits apart from charges of the same key
+            self.parts.append(_reduce(keys + [sign], units, counts))
+            self.pending += len(self.parts[-1][1])
+            if self.pending > max(BATCH_ROWS, 2 * self.reduced):
+                self._combine()
+
+    def _combine(self) -> None:
+        if len(self.parts) > 1:
+            keys = [np.concatenate(k) for k in zip(*(p[0] for p in self.parts), strict=True)]
+            units = np.concatenate([p[1] for p in self.parts])
+            counts = np.concatenate([p[2] for p in self.parts])
+            self.parts = [_reduce(keys, units, counts)]
+        self.pending = self.reduced = len(self.parts[0][1]) if self.parts else 0
+
+    def bill(self, parsed: Parsed) -> CondensedBill:
+        import pandas as pd
+
+        self._add([], np.zeros(0, np.int64), np.zeros(0, np.int64))  # the last batch
+        self._combine()
+        if self.parts:
+            keys, units, counts = self.parts[0]
+            keys = keys[:-1]  # the sign was only kept apart
+        else:
+            keys = [np.zeros(0, np.int64) for _ in self.keys]
+            units = counts = np.zeros(0, np.int64)
+        if self.singles:
+            keys = [np.concatenate([k, *(one[0][i] for one in self.singles)])
+                    for i, k in enumerate(keys)]
+            units = np.concatenate([units, *(one[1] for one in self.singles)])
+            counts = np.concatenate([counts, np.ones(len(units) - len(counts), np.int64)])
+        units = money.fit(np.asarray(units))
+        header = self.header
+        columns = {}
+        for column, codes in zip(self.keys, keys, strict=True):
+            values = np.asarray(self.codes[column].values,
+                                dtype=np.int64 if column in header.dates else object)
+            columns[column] = values[codes] if len(values) else values[:0]
+        file_tags = _expand_tags(header, columns, self.tags)
+        items = {c: _datetimes(v) if c in header.dates else pd.Series(v, dtype="str")
+                 for c, v in columns.items()}
+        items[header.cost] = pd.Series(money.to_dollars(units), dtype="float64")
+        order = [c for c in header.columns if c in items]
+        items = pd.DataFrame(items)[order + [c for c in items if c not in order]]
+        controls = _frame(header, {c: np.concatenate(v) if v else np.zeros(
+            0, np.int64 if c in header.dates else object) for c, v in self.controls.items()})
+        control_units = money.fit(np.concatenate(self.control_units)) if self.control_units \
+            else np.zeros(0, np.int64)
+        return _bill(CondensedBill, parsed, items, controls, units=units,
+                     control_units=control_units, file_tags=file_tags, rows=counts)
 
 
-def _month_of(items: pd.DataFrame) -> str | None:
-    if "UsageStartDate" not in items.columns:
-        return None
-    starts = items["UsageStartDate"].dropna()
-    if starts.empty:
-        return None
-    return str(starts.dt.strftime("%Y-%m").mode().iloc[0])
+class _Codes:
+    """A column's distinct values, numbered in the order they first appear in the file."""
+
+    def __init__(self) -> None:
+        self.values: list = []
+        self._numbers: dict = {}
+        self._known = self._known_codes = np.zeros(0, np.int64)  # dates seen, sorted
+
+    def map(self, values: Sequence) -> np.ndarray:
+        """The numbers of ``values`` (distinct; new ones numbered as they come): a few text
+        values a chunk, or hundreds of dates (int64 nanoseconds, looked up all at once)."""
+        if isinstance(values, np.ndarray):
+            codes = np.full(len(values), -1, np.int64)
+            if len(self._known) and len(values):
+                at = np.searchsorted(self._known, values).clip(max=len(self._known) - 1)
+                found = self._known[at] == values
+                codes[found] = self._known_codes[at[found]]
+            new = np.flatnonzero(codes < 0)
+            if len(new):
+                codes[new] = self._number(values[new].tolist())
+                known = np.asarray(self.values, np.int64)
+                self._known_codes = np.argsort(known, kind="stable")
+                self._known = known[self._known_codes]
+            return codes
+        numbers = self._numbers
+        codes = np.fromiter((numbers.get(v, -1) for v in values), np.int64, len(values))
+        new = np.flatnonzero(codes < 0)
+        if len(new):
+            codes[new] = self._number([values[i] for i in new])
+        return codes
+
+    def _number(self, values: list) -> list[int]:
+        numbers, out = self._numbers, []
+        for value in values:
+            code = numbers.get(value)
+            if code is None:
+                code = numbers[value] = len(self.values)
+                self.values.append(value)
+            out.append(code)
+        return out
+
+
+def _reduce(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
+            ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Sum ``units`` and ``counts`` per distinct row of ``keys`` (numbers from 0), exactly,
+    the sums in the order in which their keys first appear."""
+    group = np.zeros(len(units), np.int64)
+    size = 1  # group < size
+    for key in keys:
+        key_size = int(key.max()) + 1 if len(key) else 1
+        if size * key_size >= 2**62:  # too many combinations for an int64: renumber first
+            group, size = _renumber(group)
+        group = group * key_size + key
+        size *= key_size
+    group, groups = _renumber(group)
+    first = np.flatnonzero(np.r_[True, group[1:] > np.maximum.accumulate(group)[:-1]])
+    sums = money.sum_by(group, units, groups)
+    totals = np.zeros(groups, np.int64)
+    np.add.at(totals, group, counts)
+    return [key[first] for key in keys], sums, totals
+
+
+def _renumber(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """``values`` numbered from 0 in the order they first appear, and how many there are."""
+    codes, uniques = _factorize(values)
+    return codes, len(uniques)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an int64 array, numbered in the order of first appearance."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = np.ascontiguousarray(values, np.int64)
+    array = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+    encoded = pc.dictionary_encode(array)
+    return (numpy_of(encoded.indices, np.int32, 0).astype(np.int64),
+            numpy_of(encoded.dictionary, np.int64, 0))

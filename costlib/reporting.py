@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import money
 from .invoice import InvoiceCheck, check_invoice
-from .layout import KINDS
+from .layout import KINDS, printable
 from .reading import Bill
-from .spending import Spend, spend
+from .spending import UNTAGGED, Spend, spend
 from .timezones import UTC, When
 
 
@@ -23,6 +23,8 @@ class Report:
     bill: Bill
     invoice: InvoiceCheck
     spend: Spend
+    #: The same spend split by usage account, line item type and (FOCUS) provider.
+    breakdowns: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The ``--json`` object: amounts in dollars, unrounded, from exact sums."""
@@ -39,11 +41,14 @@ class Report:
             "tag": s.tags[0] if len(s.tags) == 1 else list(s.tags),
             "tz": s.tz,
             "window": {"start": _iso(s.start), "end": _iso(s.end)},
-            "blended_total": s.total,
+            "cost": self.bill.cost_basis,
+            "total": s.total,
+            **({"blended_total": s.total} if self.bill.cost_basis == "blended" else {}),
             "invoice": self.invoice.as_dict(),
             "users": _amounts(s.users, s.table.sum(axis=0)),
             "users_add_up": s.users_add_up,
             "daily": daily,
+            **self.breakdowns,
         }
 
     def __str__(self) -> str:
@@ -59,11 +64,12 @@ class Report:
             "Invoice check (whole month)",
             *[f"  {line}" for line in str(self.invoice).splitlines()],
             "",
-            f"Spend per user ({' > '.join(s.tags)})",
+            f"Spend per user ({' > '.join(printable(t) for t in s.tags)})",
         ]
         per_user = s.per_user
-        width = max([len(u) for u in per_user.index] + [10])
-        for user, cost in per_user.items():
+        names = [printable(u) for u in per_user.index]
+        width = max([len(u) for u in names] + [10])
+        for user, cost in zip(names, per_user, strict=True):
             share = f"{100 * cost / s.total:5.1f}%" if s.total else ""
             lines.append(f"  {user:<{width}}  {money.usd(cost):>14}  {share}")
         lines.append(f"  {'total':<{width}}  {money.usd(s.total):>14}  "
@@ -78,12 +84,31 @@ class Report:
         return "\n".join(lines)
 
 
-def report(bill: Bill, *, tag: str | Sequence[str] | None = None, tz: str = UTC,
+def report(bill: Bill, tag: str | Sequence[str] | None = None, *, tz: str = UTC,
            start: When | None = None, end: When | None = None, invoice=None,
            spread: bool = False) -> Report:
-    """Check ``bill`` against its invoice and sum its spend per user and day in one go."""
+    """Check ``bill`` against its invoice and sum its spend per user and day in one go.
+
+    >>> import costlib
+    >>> week = report(costlib.read(costlib.sample_path()), start="2026-02-08", end="2026-02-15")
+    >>> week.as_dict()["blended_total"], week.invoice.matches
+    (616.5102318711, True)
+"""
+    window = dict(start=start, end=end, tz=tz, spread=spread)
+    breakdowns = {}
+    for key, column in BREAKDOWNS.items():
+        if column in bill.items.columns:
+            by = spend(bill, column, strict=False, **window)
+            split = _amounts([NONE if u == UNTAGGED else u for u in by.users],
+                             by.table.sum(axis=0))
+            breakdowns[key] = {k: v for k, v in split.items() if v or k != NONE}
     return Report(bill=bill, invoice=check_invoice(bill, invoice),
-                  spend=spend(bill, tag, start=start, end=end, tz=tz, spread=spread))
+                  spend=spend(bill, tag, **window), breakdowns=breakdowns)
+
+
+#: The JSON's splits of the spend, and the column each is by.
+BREAKDOWNS = {"accounts": "LinkedAccountId", "by_type": "RecordType", "providers": "Provider"}
+NONE = "(none)"  #: how a split names rows with no value (an account left blank)
 
 
 def _amounts(users: list[str], units) -> dict[str, float]:
@@ -96,3 +121,28 @@ def _iso(t: np.datetime64 | None) -> str | None:
 
 def _weekday(day: np.datetime64) -> str:
     return ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")[int(day.astype("int64")) % 7]
+
+
+def tag_coverage(bill: Bill) -> dict:
+    """Each tag key of ``bill`` with the share of the spend (by absolute amount) on rows that
+    carry it and how many distinct values it has: the first thing asked of a new bill.
+
+    >>> import costlib
+    >>> tags = tag_coverage(costlib.read(costlib.sample_path()))["tags"]
+    >>> round(tags["user:Owner"]["share"], 2), tags["user:Owner"]["values"]
+    (0.95, 6)
+    """
+    units = np.asarray(bill.cost_units)
+    weight = np.abs(units.astype(np.float64))
+    whole = float(weight.sum()) or 1.0
+    tags = {}
+    for tag in bill.tags:
+        if tag not in bill.items.columns:
+            continue
+        values = bill.items[tag].to_numpy(dtype=object)
+        carried = values != ""
+        tags[tag] = {"share": float(weight[carried].sum()) / whole,
+                     "values": len(set(values[carried].tolist()))}
+    return {"file": os.path.basename(bill.name), "kind": bill.kind, "cost": bill.cost_basis,
+            "total": money.dollars(money.total(units)),
+            "tags": dict(sorted(tags.items(), key=lambda kv: -kv[1]["share"]))}

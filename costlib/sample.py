@@ -68,7 +68,7 @@ Format decisions (the real files leave some of this open):
   exact). LinkedLineItem rows are one per linked account and usage line, tax in lines of their
   own; AccountTotal, StatementTotal and EstimatedDisclaimer rows have a blank InvoiceID, as in
   real reports; the InvoiceTotal's RecordID is ``InvoiceTotal:<invoice id>``.
-- ``kind="single"`` is a non-consolidated account's file: no LinkedAccountId, ``Rate, Cost``
+- ``kind="single-account"`` is a non-consolidated account's file: no LinkedAccountId, ``Rate, Cost``
   instead of the four blended/unblended columns, and no AccountTotal rows.
 - Native and single-account files hold one research credit: a ``LineItem`` of product
   ``AWS Research Credits`` with blank dates, owned by ``chen.wei``, of minus 15 % of its
@@ -97,6 +97,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import OptionError
+from .layout import DETAILED_KINDS as KINDS  # the kinds a sample can be: one spelling
+
 SAMPLE_ACCOUNT = "012345678901"
 ACCOUNT_NAME = "ocean-lab"
 DEV_ACCOUNT = "012345678902"
@@ -104,7 +107,6 @@ LINKED_ACCOUNTS = {SAMPLE_ACCOUNT: ACCOUNT_NAME, DEV_ACCOUNT: "ocean-lab-dev"}
 OWNERS = ("alice", "bob", "chen.wei", "Zoë, Müller", 'o\'brien "ob"', "dev<ops>")
 DEFAULT_TAGS = ("aws:createdBy", "user:Name", "user:Owner", "user:Project")
 MARCH_TAGS = ("user:Name", "user:Owner", "user:Project", "user:ProjectName", "user:name")
-KINDS = ("dbr", "cloudcheckr", "invoice-report", "single")
 TAX_RATE = Decimal("0.08")
 CUSTOM_CHARGE_RATE = Decimal("0.1")
 CUSTOM_CHARGE_DESCRIPTION = "AWS/DLT Business Support, 10.0000% from $0.00 to $10,000.00"
@@ -142,7 +144,7 @@ SAMPLES: dict[str, dict] = {
         month="2026-11", kind="dbr", closed=False, days=20, seed=2
     ),
     f"{SAMPLE_ACCOUNT}-aws-billing-detailed-line-items-2026-01.csv": dict(
-        month="2026-01", kind="single", resources=2, seed=3, tags=(), resource_ids=False
+        month="2026-01", kind="single-account", resources=2, seed=3, tags=(), resource_ids=False
     ),
     "spreadsheet-copy-2026-02.csv": dict(month="2026-02", kind="dbr", seed=0, spreadsheet=True),
 }
@@ -400,7 +402,7 @@ def _fmt_money(u10: int) -> str:
     """Exact text with 8 decimals of an amount in 1e-10 dollars (a whole number of 1e-8)."""
     q, rest = divmod(u10, 100)
     if rest:
-        raise ValueError(f"{u10}e-10 has more than 8 decimals")
+        raise OptionError(f"{u10}e-10 has more than 8 decimals")
     sign, q = ("-", -q) if q < 0 else ("", q)
     return f"{sign}{q // 10**8}.{q % 10**8:08d}"
 
@@ -462,12 +464,12 @@ def _period(month: str, closed: bool, days: int | None) -> _Period:
     try:
         start = datetime.strptime(month, "%Y-%m")
     except (TypeError, ValueError):
-        raise ValueError(f"month must look like 2026-02, not {month!r}") from None
+        raise OptionError(f"month must look like 2026-02, not {month!r}") from None
     month_days = calendar.monthrange(start.year, start.month)[1]
     if days is None:
         days = month_days if closed else min(20, month_days)
     if not 1 <= days <= month_days:
-        raise ValueError(f"days must be between 1 and {month_days} for {month}, not {days}")
+        raise OptionError(f"days must be between 1 and {month_days} for {month}, not {days}")
     return _Period(month, start, month_days, days, closed)
 
 
@@ -663,7 +665,7 @@ def _line(values: Sequence[str]) -> str:
 
 def _columns(kind: str, tags: Sequence[str], resource_ids: bool) -> list[str]:
     cols = list(DBR_COLUMNS)
-    if kind == "single":
+    if kind == "single-account":
         cols.remove("LinkedAccountId")
         at = cols.index("BlendedRate")
         cols[at : at + 4] = ["Rate", "Cost"]
@@ -915,7 +917,7 @@ def _special_rows(kind: str, bill: _Bill) -> dict[str, list[dict[str, str]]]:
     """Rows that are not hourly usage: credit, taxes, custom charge, and the control rows."""
     period = bill.period
     stamp = "%Y-%m-%d %H:%M:%S"
-    owner = [SAMPLE_ACCOUNT if kind == "single" else tpl.account for tpl in _TEMPLATES]
+    owner = [SAMPLE_ACCOUNT if kind == "single-account" else tpl.account for tpl in _TEMPLATES]
     present = {owner[t] for t in range(_T) if bill.rows_of[t].stop > bill.rows_of[t].start}
     inline: list[dict[str, str]] = []
     trailer: list[dict[str, str]] = []
@@ -980,7 +982,8 @@ def _special_rows(kind: str, bill: _Bill) -> dict[str, list[dict[str, str]]]:
                     "AccountTotal", f"Total for linked account# {account} ({name})",
                     b_sums[account], u_sums[account], account,
                 )  # fmt: skip
-    rounding = "Rounding of charges" if kind == "single" else "Rounding of consolidated charges"
+    rounding = ("Rounding of charges" if kind == "single-account"
+                else "Rounding of consolidated charges")
     control("Rounding", rounding, rounded - total_b, rounded - total_u)
     control("InvoiceTotal", f"Total amount for invoice {invoice}", rounded, rounded)
     statement = f"{period.start:{stamp}} - {period.end:{stamp}}"
@@ -1107,7 +1110,7 @@ def make_bill(
 
     ``kind`` is ``"dbr"`` (native consolidated DBR with control rows), ``"cloudcheckr"``,
     ``"invoice-report"`` (the monthly ``aws-billing-csv`` report matching the CloudCheckr copy of
-    the same arguments) or ``"single"`` (a non-consolidated account). ``resources`` hourly
+    the same arguments) or ``"single-account"`` (a non-consolidated account). ``resources`` hourly
     resources (by default each template once) make up to about ``resources * 24 * days`` rows,
     about 0.84 of that over a whole month, as some run only part of the time. ``tags`` are the
     tag columns (written in ASCII order); ``resource_ids=False`` also drops ResourceId, as in
@@ -1115,13 +1118,13 @@ def make_bill(
     gives: a byte-order mark, CRLF line ends and a quoted header.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise OptionError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if isinstance(resources, bool) or not isinstance(resources, int) or resources < 1:
-        raise ValueError(f"resources must be a whole number of at least 1, not {resources!r}")
+        raise OptionError(f"resources must be a whole number of at least 1, not {resources!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number of at least 0, not {seed!r}")
+        raise OptionError(f"seed must be a whole number of at least 0, not {seed!r}")
     if isinstance(tags, str):
-        raise ValueError("tags must be a list of column names, not one string")
+        raise OptionError("tags must be a list of column names, not one string")
     period = _period(month, closed, days)
     bill = _build(period, resources, seed)
     if kind == "invoice-report":
@@ -1155,3 +1158,111 @@ def write_samples(directory: str | os.PathLike) -> list[Path]:
     """Write the six sample files of ``SAMPLES`` into ``directory`` and return their paths."""
     folder = Path(directory)
     return [write_bill(folder / name, **kwargs) for name, kwargs in SAMPLES.items()]
+
+
+#: The month of the bundled sample in today's formats: (file name, format), written by
+#: :func:`write_formats` from the very rows of the detailed bill (so every answer agrees).
+FORMATS = {
+    f"{SAMPLE_ACCOUNT}-cur-2026-02.csv.gz": "cur",
+    f"{SAMPLE_ACCOUNT}-cur-2026-02.snappy.parquet": "cur-parquet",
+    f"{SAMPLE_ACCOUNT}-cur2-2026-02.parquet": "cur2",
+    f"{SAMPLE_ACCOUNT}-focus-2026-02.csv": "focus",
+}
+#: A detailed bill's record types as a CUR's line item types and FOCUS's charge categories.
+_LINE_ITEM_TYPES = {"LineItem": "Usage", "Usage": "Usage", "DiscountedUsage": "DiscountedUsage",
+                    "Tax": "Tax"}
+_CHARGE_CATEGORIES = {"Usage": "Usage", "DiscountedUsage": "Usage", "Tax": "Tax",
+                      "Credit": "Credit"}
+
+
+def write_formats(directory: str | os.PathLike, month: str = "2026-02", seed: int = 0
+                  ) -> list[Path]:
+    """Write the native sample month (``make_bill(month, seed=seed)``) as a legacy CUR (CSV.gz
+    and Parquet), a CUR 2.0 Parquet and a FOCUS 1.0 CSV, and return their paths.
+
+    The charge rows are the detailed bill's, renamed: unblended cost is the CUR's default and
+    FOCUS's billed cost, tags become ``resourceTags/user:Owner``, ``resource_tags_user_owner``,
+    CUR 2.0's ``resource_tags`` map and FOCUS's JSON ``Tags``; total rows have no place there.
+    A credit (``AWS Research Credits``) is a ``Credit`` line item.
+    """
+    import gzip
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = list(csv.DictReader(io.StringIO(make_bill(month, seed=seed).decode("utf-8"))))
+    rows = [r for r in rows if r["RecordType"] not in ("AccountTotal", "Rounding",
+                                                         "InvoiceTotal", "StatementTotal")]
+    tags = [c for c in rows[0] if ":" in c]
+
+    def kind(row: dict) -> str:
+        return "Credit" if row["ProductName"] == CREDIT_PRODUCT else _LINE_ITEM_TYPES.get(
+            row["RecordType"], "Usage")
+
+    def iso(text: str) -> str:
+        return f"{text.replace(' ', 'T')}.000Z" if text else ""
+
+    start = f"{month}-01T00:00:00.000Z"
+    cur = [{"identity/LineItemId": r["RecordId"], "bill/InvoiceId": r["InvoiceID"],
+            "bill/PayerAccountId": r["PayerAccountId"], "bill/BillingPeriodStartDate": start,
+            "lineItem/UsageAccountId": r["LinkedAccountId"], "lineItem/LineItemType": kind(r),
+            "lineItem/UsageStartDate": iso(r["UsageStartDate"]),
+            "lineItem/UsageEndDate": iso(r["UsageEndDate"]),
+            "lineItem/ProductCode": _PRODUCT_CODES.get(r["ProductName"], ""),
+            "lineItem/UsageType": r["UsageType"], "lineItem/UsageAmount": r["UsageQuantity"],
+            "lineItem/UnblendedCost": r["UnBlendedCost"], "lineItem/BlendedCost": r["BlendedCost"],
+            "lineItem/LineItemDescription": r["ItemDescription"],
+            "lineItem/ResourceId": r["ResourceId"], "product/ProductName": r["ProductName"],
+            **{f"resourceTags/{t}": r[t] for t in tags}} for r in rows]
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {fmt: folder / name for name, fmt in FORMATS.items()}
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, list(cur[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(cur)
+    paths["cur"].write_bytes(gzip.compress(text.getvalue().encode(), mtime=0))
+
+    def column(name: str, values: list[str]) -> pa.Array:
+        if name.endswith(("_date",)):
+            stamps = [None if not v else v.removesuffix("Z") for v in values]
+            return pa.array(np.array(stamps, dtype="datetime64[ms]"), pa.timestamp("ms")
+                            ).cast(pa.timestamp("ms", tz="UTC"))
+        if name.endswith(("_cost", "_amount")):
+            return pa.array([float(v) if v else None for v in values], pa.float64())
+        return pa.array(values, pa.string())
+
+    native = {snake(c): [r[c] for r in cur] for c in cur[0] if not c.startswith("resourceTags/")}
+    legacy = {**native, **{f"resource_tags_{snake(t)}": [r[t] for r in rows] for t in tags}}
+    pq.write_table(pa.table({c: column(c, v) for c, v in legacy.items()}),
+                   paths["cur-parquet"], compression="snappy")
+    maps = pa.array([[(snake(t), r[t]) for t in tags if r[t]] for r in rows],
+                    pa.map_(pa.string(), pa.string()))
+    cur2 = {c: column(c, v) for c, v in native.items()}
+    cur2.update({"resource_tags": maps, "billing_period": pa.array([month] * len(rows))})
+    pq.write_table(pa.table(cur2), paths["cur2"], compression="snappy")
+
+    focus = [{"BillingAccountId": r["PayerAccountId"], "SubAccountId": r["LinkedAccountId"],
+              "ChargeCategory": _CHARGE_CATEGORIES[kind(r)], "ProviderName": "AWS",
+              "ServiceName": r["ProductName"], "ChargePeriodStart": r["UsageStartDate"] or "NULL",
+              "ChargePeriodEnd": r["UsageEndDate"] or "NULL", "BilledCost": r["UnBlendedCost"],
+              "EffectiveCost": r["UnBlendedCost"], "ListCost": r["UnBlendedCost"],
+              "ConsumedQuantity": r["UsageQuantity"] or "NULL", "ResourceId": r["ResourceId"],
+              "Tags": json.dumps({t: r[t] for t in tags if r[t]}, ensure_ascii=False)
+              if any(r[t] for t in tags) else "NULL"} for r in rows]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, list(focus[0]), lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writeheader()
+    writer.writerows(focus)
+    paths["focus"].write_text(text.getvalue(), encoding="utf-8")
+    return list(paths.values())
+
+
+def snake(name: str) -> str:
+    """``lineItem/UsageStartDate`` -> ``line_item_usage_start_date`` (as
+    :func:`costlib.layout.snake`)."""
+    from .layout import snake as layout_snake
+
+    return layout_snake(name)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import money
 from .errors import OptionError
 from .layout import DEFAULT_TAG
 from .reading import Bill
 from .timezones import UTC, When, day_index, day_starts, local_days, window
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The fallback chain the original costnotify Lambda used to name whose spend a row is.
 LAMBDA_TAGS = ("user:Owner", "user:Project", "user:ProjectName", "user:Name")
@@ -52,27 +55,33 @@ class Spend:
     @property
     def per_user(self) -> pd.Series:
         """Dollars per user, largest first, untagged spend last under ``"(untagged)"``."""
-        sums = self.table.sum(axis=0)
+        import pandas as pd
+
+        sums = self.table.sum(axis=0)  # (int64 only where no sum can overflow it)
         return pd.Series([money.dollars(s) for s in sums], index=pd.Index(self.users, name="user"),
                          name="cost", dtype="float64")
 
     @property
     def daily(self) -> pd.DataFrame:
         """Dollars per local day (rows, zero-filled) and user (columns)."""
+        import pandas as pd
+
         index = pd.DatetimeIndex(self.days.astype("datetime64[ns]"), name="day")
-        values = self.table[: len(self.days)] / money.UNIT
+        values = money.to_dollars(self.table[: len(self.days)])
         return pd.DataFrame(values, index=index, columns=pd.Index(self.users, name="user"))
 
     @property
     def undated(self) -> pd.Series:
         """Dollars per user of rows without dates (credits); they count only with no window."""
-        return pd.Series(self.table[-1] / money.UNIT, index=pd.Index(self.users, name="user"),
+        import pandas as pd
+
+        return pd.Series(money.to_dollars(self.table[-1]), index=pd.Index(self.users, name="user"),
                          name="undated")
 
     @property
     def users_add_up(self) -> bool:
         """True when the users' spend adds up exactly to the total summed from the rows."""
-        return int(self.table.sum()) == self.total_units
+        return money.total(self.table) == self.total_units
 
     @property
     def label(self) -> str:
@@ -94,13 +103,20 @@ def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | N
     ``UsageStartDate``; with ``spread=True`` a row lasting several hours (tax, fees) is spread
     evenly over its hours.
     With no window every charge row counts, rows without dates included.
+
+    >>> import costlib
+    >>> s = spend(costlib.read(costlib.sample_path()), tz="America/Los_Angeles")
+    >>> s.users[0], s.users[-1], s.users_add_up
+    ('chen.wei', '(untagged)', True)
+    >>> s.label                      # Pacific days: the UTC month starts on 31 January there
+    '2026-01-31 .. 2026-02-28 (America/Los_Angeles)'
     """
     tags = (DEFAULT_TAG,) if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     lo, hi = window(start, end, tz)
     items = bill.items
     times = items["UsageStartDate"].to_numpy("datetime64[ns]") if len(items) else np.array(
         [], "datetime64[ns]")
-    amounts = money.units(items[bill.cost_column].to_numpy())
+    amounts = bill.cost_units
     total_rows = amounts
     labels = user_labels(bill, tags, strict=(tag is not None) if strict is None else strict)
     if spread:
@@ -120,18 +136,17 @@ def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | N
         last = (hi - np.timedelta64(1, "ns")) if hi is not None else (
             times[keep].max() if keep.any() else lo)
         days = local_days(first, last, tz)
-        total_units = int(amounts[keep].sum())
+        total_units = money.total(amounts[keep])
     else:
         days = (local_days(times[dated].min(), times[dated].max(), tz) if dated.any()
                 else np.array([], "datetime64[D]"))
-        total_units = int(total_rows.sum())  # straight from the rows, before any spreading
+        total_units = money.total(total_rows)  # straight from the rows, before any spreading
 
     day = np.full(len(times), len(days), dtype=np.int64)  # the last slot: no date
     if len(days):
         day[dated] = day_index(times[dated], day_starts(days, tz))
     codes, users = _order_users(labels[keep], amounts[keep])
-    table = np.zeros((len(days) + 1, len(users)), dtype=np.int64)
-    np.add.at(table, (day[keep], codes), amounts[keep])
+    table = money.sum_by((day[keep], codes), amounts[keep], (len(days) + 1, len(users)))
     return Spend(bill=bill, tags=tags, tz=tz, start=lo, end=hi, days=days, users=users,
                  table=table, total_units=total_units)
 
@@ -157,7 +172,9 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
 
     ``strict`` refuses a file that has tag columns but none of ``tags`` (a typo, most likely).
     """
-    present = [t for t in tags if t in bill.items.columns]
+    present = [c for c in dict.fromkeys(t if t in bill.items.columns else bill.tag_column(t)
+                                        for t in tags)
+               if c is not None and c in bill.items.columns]
     if strict and not present and bill.tags:
         have = ", ".join(bill.tags) or "none"
         raise OptionError(f"{bill.name}: no tag column {' or '.join(tags)} "
@@ -174,9 +191,10 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
 
 def _order_users(labels: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Codes into a user list ordered by spend (largest first), untagged last."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(labels)
-    sums = np.zeros(len(uniques), dtype=np.int64)
-    np.add.at(sums, codes, amounts)
+    sums = money.sum_by(codes, amounts, len(uniques))
     order = sorted(range(len(uniques)),
                    key=lambda i: (uniques[i] == UNTAGGED, -sums[i], str(uniques[i])))
     rank = np.empty(len(uniques), dtype=np.int64)
@@ -198,7 +216,7 @@ def _spread_hours(items: pd.DataFrame, times: np.ndarray, amounts: np.ndarray,
     k = np.arange(len(row)) - np.repeat(first, hours)
     base, rest = np.divmod(amounts, hours)
     pieces = base[row] + (k < rest[row])
-    return times[row] + k * HOUR, pieces.astype(np.int64), labels[row]
+    return times[row] + k * HOUR, money.fit(np.asarray(pieces)), labels[row]
 
 
 def fold_users(daily: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -215,8 +233,10 @@ def fold_users(daily: pd.DataFrame, top: int) -> pd.DataFrame:
 
 def fold_counted(daily: pd.DataFrame, top: int) -> tuple[pd.DataFrame, int]:
     """:func:`fold_users`, and how many leading columns are real users (the rest are folds)."""
+    import pandas as pd
+
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
-        raise ValueError(f"top must be a whole number >= 0, not {top!r}")
+        raise OptionError(f"top must be a whole number >= 0, not {top!r}")
     users = [c for c in daily.columns if c != UNTAGGED]
     sums = daily[users].sum(axis=0).to_numpy() if users else np.array([])
     order = sorted(range(len(users)), key=lambda i: -sums[i])  # stable: ties keep column order

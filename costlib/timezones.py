@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 
 from .errors import OptionError
+from .layout import END_YEAR, FIRST_YEAR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UTC = "UTC"
 PACIFIC = "America/Los_Angeles"
 
-When = str | dt.date | dt.datetime | np.datetime64 | pd.Timestamp
+When = str | dt.date | dt.datetime | np.datetime64  #: (a pandas Timestamp is a datetime)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -33,6 +37,8 @@ def instant(when: When, tz: str = UTC) -> np.datetime64:
     >>> instant("2026-03-09", "America/Los_Angeles")   # PDT from 02:00 on the 8th
     np.datetime64('2026-03-09T07:00:00.000000000')
     """
+    import pandas as pd
+
     zone(tz)
     try:
         stamp = pd.Timestamp(when)
@@ -41,6 +47,9 @@ def instant(when: When, tz: str = UTC) -> np.datetime64:
                           "YYYY-MM-DD HH:MM)") from None
     if stamp is pd.NaT:
         raise OptionError(f"not a date or time: {when!r}")
+    if not FIRST_YEAR <= stamp.year < END_YEAR:
+        raise OptionError(f"{when!r} is out of range (dates from {FIRST_YEAR} to "
+                          f"{END_YEAR - 1})")
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return stamp.tz_convert(UTC).tz_localize(None).to_datetime64().astype("datetime64[ns]")
@@ -52,6 +61,8 @@ def local_time(t: When, tz: str) -> pd.Timestamp:
     >>> local_time("2026-03-08 10:00", "America/Los_Angeles")
     Timestamp('2026-03-08 03:00:00-0700', tz='America/Los_Angeles')
     """
+    import pandas as pd
+
     return pd.Timestamp(instant(t)).tz_localize(UTC).tz_convert(zone(tz))
 
 
@@ -69,6 +80,8 @@ def window(start: When | None, end: When | None, tz: str = UTC
 def local_days(first: np.datetime64, last: np.datetime64, tz: str = UTC) -> np.ndarray:
     """The calendar days in ``tz`` from the one holding instant ``first`` to the one holding
     ``last``, as ``datetime64[D]``."""
+    import pandas as pd
+
     lo, hi = (pd.Timestamp(t).tz_localize(UTC).tz_convert(zone(tz)) for t in (first, last))
     return np.arange(np.datetime64(lo.date(), "D"), np.datetime64(hi.date(), "D") + 1)
 
@@ -79,6 +92,8 @@ def day_starts(days: np.ndarray, tz: str = UTC) -> np.ndarray:
     In ``America/Los_Angeles`` consecutive starts are 24 hours apart except across the switch
     Sundays: 23 hours on the second Sunday of March, 25 on the first Sunday of November.
     """
+    import pandas as pd
+
     zone(tz)
     edges = np.append(days, days[-1] + 1) if len(days) else days
     local = pd.DatetimeIndex(edges.astype("datetime64[ns]"))

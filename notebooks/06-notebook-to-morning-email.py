@@ -245,8 +245,12 @@ print("\n".join(lines))
 #
 # In production the same function runs in an AWS Lambda on a morning schedule: it reads the
 # month's file from the `copydbr` bucket with the Lambda's role (no keys anywhere), and sends
-# the email through SES. The handler is a thin shell around costlib; everything it reports
-# is what these lessons computed.
+# the email through SES. The code lives in the `costlib.notify` package (`costlib.notify.run`,
+# the handler `costlib.notify.lambda_handler.handler`), a thin shell around the core; everything
+# it reports is what these lessons computed. Like this lesson, it never reports a day the data
+# do not cover as final: the schedule waits for a whole day, and a day asked for early says
+# `partial, data to HH:MM` in its subject, the complete figure following once the file
+# catches up.
 
 # %% [markdown]
 # ## Exercise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import subprocess
@@ -117,7 +118,8 @@ DBR_COLUMNS = ("InvoiceID,PayerAccountId,LinkedAccountId,RecordType,RecordId,Pro
 
 
 def tiny_bill(rows: list[tuple], tags: tuple[str, ...] = ("user:Owner",), kind: str = "LineItem",
-              controls: list[tuple[str, str]] = (), invoice: str = "Estimated"):
+              controls: list[tuple[str, str]] = (), invoice: str = "Estimated",
+              month: str | None = None):
     """A small native bill read by costlib: rows are ``(start, end, cost, *tag values)``;
     ``controls`` are ``(RecordType, cost)`` trailer rows."""
     import csv
@@ -136,5 +138,9 @@ def tiny_bill(rows: list[tuple], tags: tuple[str, ...] = ("user:Owner",), kind: 
         writer.writerow([invoice, "012345678901", "", record_type, "", "", "", "", cost, cost,
                          *[""] * len(tags)])
     data = io.BytesIO(buffer.getvalue().encode())
-    data.name = "012345678901-aws-billing-detailed-line-items-with-resources-and-tags-2026-03.csv"
+    months = collections.Counter(row[0][:7] for row in rows if row[0])
+    # the month most rows start in (in a tie the later: usage may start the day before)
+    month = month or (max(months.items(), key=lambda m: (m[1], m[0]))[0] if months
+                      else "2026-03")
+    data.name = f"012345678901-aws-billing-detailed-line-items-with-resources-and-tags-{month}.csv"
     return costlib.read(data)

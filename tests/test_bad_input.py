@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import costlib
 from conftest import ROOT, run_cli
 from costlib.cli import main
 
@@ -32,7 +33,7 @@ def zipped(members: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-BIG_CSV = csv_text(*[GOOD_ROW] * 2000)
+BIG_CSV = csv_text(*[GOOD_ROW.replace('"1"', f'"{10**25 + 7919 * i}"') for i in range(2000)])
 
 
 def truncated_zip() -> bytes:
@@ -130,3 +131,22 @@ def test_a_report_that_cannot_be_written_is_an_error_not_a_success(unbuffered):
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert lines[0].startswith("costlib: error:") and "No space left" in lines[0]
 
+
+
+FILE_CASES = [case for case, (_, content, extra, _) in CASES.items()
+              if content is not None and not extra]
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_both_readers_refuse_a_bad_file_in_the_same_words(case, tmp_path):
+    """One parser: what costlib.read refuses, read_condensed (the command, the Lambda)
+    refuses too, word for word."""
+    name, content, _, words = CASES[case]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(costlib.CostlibError) as whole:
+        costlib.read(path)
+    with pytest.raises(costlib.CostlibError) as condensed:
+        costlib.read_condensed(path, "user:Owner")
+    assert str(whole.value) == str(condensed.value)
+    assert words in str(whole.value)

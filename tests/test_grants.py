@@ -15,9 +15,16 @@ import costlib
 import costlib.timezones
 from conftest import s3_bucket
 from costlib import money
-from costlib.config import parse_config
-from costlib.digest import BucketSource, LocalSource, MonthFile, fingerprint, gather, summarize
-from costlib.grants import (
+from costlib.notify.config import parse_config
+from costlib.notify.digest import (
+    BucketSource,
+    LocalSource,
+    MonthFile,
+    fingerprint,
+    gather,
+    summarize,
+)
+from costlib.notify.grants import (
     BURN_DAYS,
     ENDED,
     NOT_STARTED,
@@ -207,3 +214,39 @@ def test_local_source_reads_each_file_once_and_finds_the_last_full_day():
     # data end at 1 March 00:00 UTC, 28 Feb 16:00 in Seattle: the 27th is the last full day
     assert source.last_full_day(PACIFIC) == dt.date(2026, 2, 27)
     assert source.last_full_day("UTC") == dt.date(2026, 2, 28)
+
+
+def test_a_grant_not_started_counts_its_days_from_its_start_and_allows_nothing_yet():
+    early = pace(GRANT, START - dt.timedelta(days=30), {})
+    assert early.status == NOT_STARTED
+    assert early.days_left == GRANT.days  # not 130 days counted from today
+    assert early.allowed_per_day is None and early.spent == 0
+
+
+def test_an_overspent_grant_allows_nothing_rather_than_a_negative_amount():
+    daily = {START: int(money.units([1200.0])[0])}
+    over = pace(GRANT, START + dt.timedelta(days=50), daily)
+    assert over.remaining < 0 and over.allowed_per_day == 0
+
+
+def test_the_cache_keeps_each_closed_month_as_soon_as_it_is_read(bucket, monkeypatch):
+    """A first run that dies on a later month (a timeout, here a file that cannot be read)
+    keeps the closed months it got through, so the next run does not start over."""
+    config = parse_config({"account": SAMPLE_ACCOUNT, "bucket": BUCKET, "tag": "user:Owner",
+                           "grants": [{"name": "G", "amount": 100, "start": "2026-01-01",
+                                       "end": "2026-06-30", "tags": ["alice"]}]})
+    for month in ("2026-01", "2026-02"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(f"{month}.csv", make_bill(month, seed=0))
+        bucket.put_object(Bucket=BUCKET, Key=costlib.bill_name(SAMPLE_ACCOUNT, month),
+                          Body=buffer.getvalue())
+    bucket.put_object(Bucket=BUCKET, Key=costlib.bill_name(SAMPLE_ACCOUNT, "2026-03"),
+                      Body=b"not a zip")
+    key = "costnotify/cache/first.json"
+    source = BucketSource(BUCKET, SAMPLE_ACCOUNT, s3=bucket)
+    with pytest.raises(costlib.CostlibError):
+        gather(config, dt.date(2026, 3, 3), source, now=dt.datetime(2026, 3, 25, tzinfo=dt.UTC),
+               cache=SummaryCache(bucket, BUCKET, key, fingerprint(config)).load())
+    kept = SummaryCache(bucket, BUCKET, key, fingerprint(config)).load()
+    assert sorted(kept.months) == ["2026-01", "2026-02"]

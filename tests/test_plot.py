@@ -236,8 +236,9 @@ def test_plot_of_a_window_without_spend(feb):
 
 def test_pacific_window_across_the_spring_switch_is_just_days():
     """28 Pacific days around 2026-03-08 (a 23-hour day): one point per day, nothing odd."""
-    bill = read(Named(bill_csv({"alice": 10.0, "bob": 5.0, "": 1.0}, first="2026-02-25",
-                               days=40)))
+    march = Named(bill_csv({"alice": 10.0, "bob": 5.0, "": 1.0}, first="2026-02-25", days=40))
+    march.name = NAME.replace("2026-02", "2026-03")  # (a February file could not hold April)
+    bill = read(march)
     data = spend(bill, start="2026-02-20", end="2026-03-20", tz="America/Los_Angeles")
     ax = plot_daily(data)
     expected = np.arange(np.datetime64("2026-02-20"), np.datetime64("2026-03-20"))

@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import CostlibError
+from ..layout import DEFAULT_TAG
+from ..timezones import PACIFIC, zone
 from .aws import error_code
-from .errors import CostlibError
 from .grants import Grant
-from .layout import DEFAULT_TAG
-from .timezones import PACIFIC, zone
 
 DEFAULT_BUCKET = "copydbr"
 DEFAULT_STATE_PREFIX = "costnotify/"
@@ -41,13 +41,17 @@ ENV = {
     "COSTNOTIFY_TRANSPORT": "transport", "COSTNOTIFY_SNS_TOPIC_ARN": "sns_topic_arn",
     "COSTNOTIFY_TZ": "tz", "COSTNOTIFY_DAYS_BACK": "days_back", "COSTNOTIFY_TAG": "tag",
     "COSTNOTIFY_TOP": "top", "COSTNOTIFY_STATE_PREFIX": "state_prefix",
+    "COSTNOTIFY_WEBHOOK_URL": "webhook_url",
 }  # fmt: skip
 LIST_KEYS = {"recipients", "tag"}
 INT_KEYS = {"days_back": (0, 60), "top": (1, 50), "provisional_days": (0, 31),
-            "missing_after_days": (1, 60), "settle_days": (1, 90)}
+            "missing_after_days": (1, 60), "settle_days": (1, 90),
+            "claim_timeout_minutes": (5, 1440), "grant_grace_days": (0, 366),
+            "unusual_floor": (0, 1_000_000)}
 KEYS = {"account", "name", "bucket", "prefix", "recipients", "sender", "transport",
         "sns_topic_arn", "tz", "days_back", "tag", "top", "provisional_days",
-        "missing_after_days", "settle_days", "state_prefix", "grants"}
+        "missing_after_days", "settle_days", "state_prefix", "grants", "claim_timeout_minutes",
+        "grant_grace_days", "unusual_floor", "webhook_url"}
 GRANT_KEYS = {"name", "amount", "start", "end", "tags", "tag", "custom_charge", "credits",
               "recipients", "sns_topic_arn"}
 
@@ -69,7 +73,14 @@ class Config:
     ``missing_after_days`` [3]: send a "data missing" email once the reported day is that many
     days past the newest data; ``settle_days`` [10]: a month is final that many days after it
     ends even without an invoice id (CloudCheckr copies never get one); ``state_prefix``
-    [costnotify/]: where sent markers and the grant cache live in the bucket; ``grants``.
+    [costnotify/]: where sent markers and the grant cache live in the bucket;
+    ``claim_timeout_minutes`` [15]: a claim still "sending" after that long belongs to a run
+    that died (a Lambda runs at most 5): the next run takes it over; ``grant_grace_days`` [14]:
+    a grantee's email goes on that many days after the grant's end (none before its start);
+    ``unusual_floor`` [20]: dollars a user's or service's day must exceed its 28-day median by,
+    at least, to be flagged unusual (see :mod:`costlib.notify.unusual`); ``webhook_url``: a
+    Slack-compatible incoming webhook that also gets the day's top lines (a second channel,
+    with its own sent marker); ``grants``.
     """
 
     account: str
@@ -88,6 +99,10 @@ class Config:
     missing_after_days: int = 3
     settle_days: int = 10
     state_prefix: str = DEFAULT_STATE_PREFIX
+    claim_timeout_minutes: int = 15
+    grant_grace_days: int = 14
+    unusual_floor: int = 20
+    webhook_url: str | None = None
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     @property
@@ -98,9 +113,11 @@ class Config:
     def check_sending(self, where: str = "configuration") -> Config:
         """Refuse a configuration that cannot send (used unless it is a dry run)."""
         if self.transport == "ses":
-            if not self.sender:
+            if not self.sender and (self.recipients or any(g.recipients for g in self.grants)
+                                    or not self.webhook_url):
                 raise ConfigError(f"{where}: sender is missing (a verified SES address)")
-            if not self.recipients and not any(g.recipients for g in self.grants):
+            if not (self.recipients or self.webhook_url or any(g.recipients
+                                                                for g in self.grants)):
                 raise ConfigError(f"{where}: recipients is missing (a list of addresses)")
         elif not self.sns_topic_arn:
             raise ConfigError(f"{where}: sns_topic_arn is missing (transport is sns)")
@@ -137,7 +154,7 @@ def load_config(source: str | os.PathLike | Mapping | None = None,
 def demo_config() -> Config:
     """The configuration ``costlib notify --dry-run`` uses with no ``--config``: the sample's
     account, two grants (one with its own recipient), example.org addresses that are never sent."""
-    from .sample import ACCOUNT_NAME, SAMPLE_ACCOUNT
+    from ..sample import ACCOUNT_NAME, SAMPLE_ACCOUNT
 
     return parse_config({
         "account": SAMPLE_ACCOUNT, "name": ACCOUNT_NAME,
@@ -173,6 +190,12 @@ def parse_config(data: Mapping, where: str = "configuration") -> Config:
         raise ConfigError(f"{where}: bucket {values['bucket']!r} is not an S3 bucket name")
     if values.get("sender") and not EMAIL.match(values["sender"]):
         raise ConfigError(f"{where}: sender is not an email address: {values['sender']!r}")
+    if data.get("webhook_url") is not None:
+        url = _text(where, "webhook_url", data["webhook_url"])
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ConfigError(f"{where}: webhook_url must be an http(s) URL (a Slack-compatible "
+                              f"incoming webhook), not {url!r}")
+        values["webhook_url"] = url
     if "state_prefix" in values and not values["state_prefix"].endswith("/"):
         values["state_prefix"] += "/"
     if "recipients" in data:
@@ -214,7 +237,7 @@ def _read(where: str) -> bytes:
     if where.startswith("s3://"):
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from .files import s3_client, split_s3_url
+        from ..files import s3_client, split_s3_url
 
         bucket, key = split_s3_url(where)
         try:

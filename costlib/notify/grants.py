@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import money
-from .spending import Spend
+from .. import money
+from ..layout import PLOT_DAYS
+from ..spending import Spend
 
 log = logging.getLogger("costlib.notify")
 
@@ -35,8 +36,8 @@ NOT_STARTED, ENDED = "not started", "ended"
 WATCH_AT = 1.0
 OVER_AT = 1.1
 #: The recent burn is the mean daily spend over this many days (fewer at a grant's start).
-BURN_DAYS = 28
-CACHE_VERSION = 1
+BURN_DAYS = PLOT_DAYS
+CACHE_VERSION = 2  # 2: per-user and per-service days (the unusual-spend baseline)
 
 
 @dataclass(frozen=True)
@@ -100,20 +101,21 @@ def pace(grant: Grant, day: dt.date, daily: Mapping[dt.date, int], undated: int 
 
     The status compares the projection (spent + recent daily burn x days left) with the amount:
     at most the amount is "on track", up to 10 % more "watch", beyond (or already spent more than
-    the amount) "over"; "not started" before the first day, "ended" after the last.
+    the amount) "over"; "not started" before the first day (its days left counted from its
+    start, no allowance yet), "ended" after the last. Overspent, it allows $0 a day.
     """
     amount = int(money.units([grant.amount])[0])
     last = min(day, grant.end)
     spent = undated + sum(v for d, v in daily.items() if grant.start <= d <= last)
     elapsed = (last - grant.start).days + 1
-    days_left = max(0, (grant.end - day).days)
+    days_left = max(0, (grant.end - max(day, grant.start - dt.timedelta(days=1))).days)
     recent = max(0, min(BURN_DAYS, elapsed))
     first_recent = last - dt.timedelta(days=recent - 1)
     burn = (sum(v for d, v in daily.items() if first_recent <= d <= last) // recent
             if recent else 0)
     projected = spent + burn * days_left
     remaining = amount - spent
-    allowed = remaining // days_left if days_left else None
+    allowed = max(0, remaining) // days_left if days_left and day >= grant.start else None
     if day < grant.start:
         status = NOT_STARTED
     elif day > grant.end:
@@ -164,6 +166,8 @@ class MonthSummary:
     grants: dict[str, tuple[dict[dt.date, int], int]] = field(default_factory=dict)
     undated: int = 0
     data_through: np.datetime64 | None = None
+    users: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    services: dict[str, dict[dt.date, int]] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """The JSON form stored in the cache (days as ISO strings, units as integers)."""
@@ -171,7 +175,9 @@ class MonthSummary:
         return {"etag": self.etag, "closed": self.closed, "undated": self.undated,
                 "data_through": through, "daily": _days_out(self.daily),
                 "grants": {name: {"daily": _days_out(d), "undated": u}
-                           for name, (d, u) in self.grants.items()}}
+                           for name, (d, u) in self.grants.items()},
+                "users": {k: _days_out(d) for k, d in self.users.items()},
+                "services": {k: _days_out(d) for k, d in self.services.items()}}
 
     @classmethod
     def from_json(cls, month: str, data: dict) -> MonthSummary:
@@ -181,7 +187,9 @@ class MonthSummary:
                    daily=_days_in(data["daily"]), undated=int(data.get("undated", 0)),
                    grants={name: (_days_in(g["daily"]), int(g["undated"]))
                            for name, g in data.get("grants", {}).items()},
-                   data_through=None if through is None else np.datetime64(through, "ns"))
+                   data_through=None if through is None else np.datetime64(through, "ns"),
+                   users={k: _days_in(d) for k, d in data.get("users", {}).items()},
+                   services={k: _days_in(d) for k, d in data.get("services", {}).items()})
 
 
 def _days_out(daily: Mapping[dt.date, int]) -> dict[str, int]:

@@ -3,7 +3,7 @@ path), each read once and summed per local day, user and service into one :class
 
 Each file's tables come from one :func:`costlib.spend` call per user tag (and one per service)
 and are combined with the other files' (a sum of sums); the summaries of closed months come
-from the grant cache (:mod:`costlib.grants`) instead of their files.
+from the grant cache (:mod:`costlib.notify.grants`) instead of their files.
 """
 
 from __future__ import annotations
@@ -22,21 +22,23 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from .. import money
+from ..errors import OptionError
+from ..files import bill_name, parse_name, sample_path
+from ..invoice import CUSTOM_CHARGE
+from ..layout import PLOT_DAYS
+from ..reading import Bill, read, read_condensed
+from ..spending import HOUR, Spend, spend
+from ..timezones import UTC, instant, local_time
 from .aws import NotifyError, client, error_code
 from .config import Config
-from .errors import OptionError
-from .files import bill_name, parse_name, sample_path
 from .grants import GrantStatus, MonthSummary, SummaryCache, grantee_days, pace
-from .invoice import CUSTOM_CHARGE
-from .reading import Bill, read
-from .spending import HOUR, Spend, spend
-from .stream import read_condensed
-from .timezones import UTC, instant, local_time
+from .unusual import Unusual, find_unusual
 
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify
 
 DAY = dt.timedelta(days=1)
-SPARK_DAYS = 28  #: the days of the email's chart, read even from the month before
+SPARK_DAYS = PLOT_DAYS  #: the days of the email's chart, read even from the month before
 
 
 # ------------------------------------------------------------------------ where the files are
@@ -58,6 +60,7 @@ class BucketSource:
     def __init__(self, bucket: str, account: str, prefix: str = "", s3=None) -> None:
         self.bucket, self.account, self.prefix = bucket, account, prefix
         self.s3 = s3 or client("s3")
+        self._last: tuple[tuple, Bill] | None = None  # a run's next day reuses the last file
 
     def files(self) -> dict[str, MonthFile]:
         """Every month file of the account (one list call per 1,000 keys); the tagged file
@@ -94,8 +97,15 @@ class BucketSource:
 
     def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
         """The month's bill, streamed from S3 and condensed to what the email needs (the
-        ``tags`` naming users): memory follows the distinct keys, not the rows."""
-        return read_condensed(file.url, tags=list(tags) or None, progress=False)
+        ``tags`` naming users): memory follows the distinct keys, not the rows. The last file
+        read is kept (one only, so memory stays one month's): a run that completes an earlier
+        partial day, then reports yesterday, reads the open month once."""
+        key = (file.url, file.etag, tuple(tags))
+        if self._last is None or self._last[0] != key:
+            self._last = None  # freed before the next file is read
+            self._last = (key, read_condensed(file.url, list(tags) or None,
+                                              progress=False))
+        return self._last[1]
 
 
 class LocalSource:
@@ -141,7 +151,7 @@ def demo_bill() -> str | IO[bytes]:
     path = sample_path()
     if os.path.exists(path):
         return path
-    from .sample import make_bill
+    from ..sample import make_bill
 
     data = io.BytesIO(make_bill())
     data.name = os.path.basename(path)
@@ -168,6 +178,8 @@ class Digest:
     undated: int = 0
     grant_daily: dict[str, dict[dt.date, int]] = field(default_factory=dict)
     grant_undated: dict[str, int] = field(default_factory=dict)
+    user_daily: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    service_daily: dict[str, dict[dt.date, int]] = field(default_factory=dict)
     grants: list[GrantStatus] = field(default_factory=list)
     data_through: np.datetime64 | None = None
     newest_open: bool = False
@@ -207,17 +219,37 @@ class Digest:
             return None
         return last - dt.timedelta(days=self.config.provisional_days - 1)
 
-    def total(self, day: dt.date) -> int | None:
-        """The account's units on ``day``; ``None`` when the data do not reach it or a month
-        file it needs is missing (a day may be partial: see :attr:`complete`)."""
+    def total(self, day: dt.date, lacking_ok: bool = False) -> int | None:
+        """The account's units on ``day``; ``None`` when the data do not reach it or (unless
+        ``lacking_ok``) a month file it needs is missing (see :meth:`lacking`); a day may be
+        partial: see :attr:`complete`."""
         if day not in self.daily or self.data_through is None:
             return None
         if instant(day, self.tz) >= self.data_through:
             return None
-        newest = f"{_day_before(self.data_through, UTC):%Y-%m}"
-        if any(m in self.missing and m <= newest for m in _utc_months(day, day + DAY, self.tz)):
+        if self.lacking(day) and not lacking_ok:
             return None
         return self.daily[day]
+
+    def lacking(self, day: dt.date) -> list[str]:
+        """The month files ``day`` needs that are missing though newer data exist (east of
+        UTC, the 1st of a month starts in the month before's file)."""
+        if self.data_through is None:
+            return []
+        newest = f"{_day_before(self.data_through, UTC):%Y-%m}"
+        return [m for m in _utc_months(day, day + DAY, self.tz)
+                if m in self.missing and m <= newest]
+
+    @property
+    def unusual(self) -> list[Unusual]:
+        """Users and services far above their own trailing baseline on the reported day
+        (the rule: :mod:`costlib.notify.unusual`); none when the day has no data."""
+        if self.total(self.day, lacking_ok=True) is None:
+            return []
+        covered = [d for d in self.daily if d < self.day and self.total(d) is not None]
+        floor = int(money.units([self.config.unusual_floor])[0])
+        return find_unusual(self.day, covered, {"user": self.user_daily,
+                                                "service": self.service_daily}, floor)
 
     @property
     def month_to_date(self) -> int:
@@ -255,11 +287,10 @@ def gather(config: Config, day: dt.date, source: BucketSource | LocalSource, *,
             services.append(detail[1])
             if month == f"{day:%Y-%m}":
                 digest.undated += detail[2]
-            if cache is not None:
+            if cache is not None:  # saved at once: a run that times out later keeps it
                 cache.put(summary)
+                cache.save()
         _add_summary(digest, summary, file, detail_days)
-    if cache is not None:
-        cache.save()
     digest.users = _combine(users)
     digest.services = _combine(services)
     for grant in config.grants:
@@ -281,7 +312,8 @@ def summarize(bill: Bill, file: MonthFile, config: Config, detail_days: set[dt.d
     summary = MonthSummary(month=file.month, etag=file.etag, closed=bool(closed),
                            daily=_per_day(by_user, by_user.table.sum(axis=1)),
                            undated=int(by_user.table[-1].sum()),
-                           data_through=_data_through(bill))
+                           data_through=_data_through(bill),
+                           users=_per_column(by_user), services=_per_column(by_service))
     custom = _column_units(by_service, CUSTOM_CHARGE)
     ratio = (custom, by_service.total_units - custom)
     spends: dict[tuple, Spend] = {(tuple(config.tag), True): by_user}
@@ -322,6 +354,13 @@ def _per_day(s: Spend, units: np.ndarray) -> dict[dt.date, int]:
     return {d.astype(dt.date): int(v) for d, v in zip(s.days, units[:-1], strict=True)}
 
 
+def _per_column(s: Spend) -> dict[str, dict[dt.date, int]]:
+    """Each user's (or service's) units per local day, the days with spend only."""
+    days = [d.astype(dt.date) for d in s.days]
+    return {str(user): {day: int(v) for day, v in zip(days, s.table[:-1, i], strict=True) if v}
+            for i, user in enumerate(s.users)}
+
+
 def _column_units(s: Spend, user: str) -> int:
     return int(s.table[:, s.users.index(user)].sum()) if user in s.users else 0
 
@@ -351,6 +390,10 @@ def _combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _add_summary(digest: Digest, summary: MonthSummary, file: MonthFile,
                  detail_days: set[dt.date]) -> None:
     _add_days(digest.daily, summary.daily)
+    for into, more in ((digest.user_daily, summary.users),
+                       (digest.service_daily, summary.services)):
+        for name, daily in more.items():
+            _add_days(into.setdefault(name, {}), daily)
     for grant in digest.config.grants:
         daily, undated = summary.grants.get(grant.name, ({}, 0))
         _add_days(digest.grant_daily[grant.name], daily)
@@ -408,7 +451,7 @@ def _tags(config: Config) -> list[str]:
 def fingerprint(config: Config) -> str:
     """What cached month summaries depend on: the zone, the user tag and the grants."""
     key = {"tz": config.tz, "tag": list(config.tag),
-           "grants": [g.key(config.tag) for g in config.grants], "version": 1}
+           "grants": [g.key(config.tag) for g in config.grants], "version": 2}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 

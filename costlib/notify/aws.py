@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import CostlibError
+from ..errors import CostlibError
 
 
 class NotifyError(CostlibError, RuntimeError):
