@@ -372,6 +372,15 @@ def test_the_contest_wing_never_imports_the_notify_wing(path):
     assert not parts & set(NOTIFY_WING), path.name
 
 
+def test_a_non_editable_install_carries_every_package_of_costlib():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {".".join(p.parent.relative_to(ROOT).parts)
+                for p in (ROOT / "costlib").rglob("__init__.py")}
+    assert packages <= set(config["packages"]), "list them in [tool.setuptools] packages"
+
+
 def test_the_hand_in_module_counts_the_same_28_days_as_the_core():
     """The hand-in module may not import the core, so it writes the number itself: the same."""
     from costlib.layout import PLOT_DAYS

@@ -1,18 +1,25 @@
 """Grade a folder of contest submissions on a bill the contestants never saw.
 
+    costlib grade --check
     costlib grade SUBMISSIONS_DIR --bill BILL [--invoice AMOUNT|FILE] [--out RESULTS_DIR]
+                  [--only NAME...] [--no-sandbox] [--wall/--cpu/--memory/--disk/--processes]
 
-A submission is a notebook (``.ipynb``), executed in a process of its own under limits
-(:mod:`costlib.contest.sandbox`) with the instructor's bill, window and invoice swapped in through
-``COSTLIB_*``, or an answers file (``.json``) written by :func:`costlib.contest.submit`,
-scored as it is. Every task is scored with :func:`costlib.contest.answers.differences` against
-:func:`costlib.contest.answers.expected` on that bill, points from :data:`costlib.contest.TASKS`.
+A submission is a notebook (``.ipynb``), executed in bubblewrap's sandbox under limits
+(:mod:`costlib.contest.sandbox`) with the instructor's bill, window and invoice swapped in
+through ``COSTLIB_*``, every cell even after one fails; or an answers file (``.json``) written
+by :func:`costlib.contest.submit`, scored as it is. A notebook's answers are those ``submit``
+wrote, else those its variables held after the last cell; a failing check cell costs its task.
+Every task is scored with :func:`costlib.contest.answers.differences` against
+:func:`costlib.contest.answers.expected` on that bill, points from
+:data:`costlib.contest.TASKS`; the notebook's ``metadata.costlib.track`` says what it may
+import (:data:`~costlib.contest.sandbox.TRACKS`).
 
-Feedback names the typical mistakes by computing, with costlib, the answers each mistake gives
-on the same bill (spend binned by ``UsageEndDate``, total rows counted as charges, untagged
-spend dropped, a fixed UTC offset, the practice month's answers) and comparing them with what
-was handed in. Results are the same files every time for the same folder and bill; only
-``grading.log`` holds times.
+Feedback names a typical mistake where the answers it gives on the same bill, computed with
+costlib (spend binned by ``UsageEndDate``, total rows counted as charges, UnBlendedCost,
+untagged spend dropped, a fixed UTC offset, the practice month's answers), are those handed
+in; ``leaderboard.md`` says which mistakes the bill cannot tell apart. Only the grader writes
+the results, each file whole, merged with the rows already in ``--out``; the same folder and
+bill give the same files, only ``grading.log`` holds times.
 """
 
 from __future__ import annotations
@@ -343,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return cli_main(args)
+    except BrokenPipeError:  # `... --check | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CostlibError, OSError) as err:
         print(f"costlib: error: {err}", file=sys.stderr)
         return 2
@@ -411,6 +421,14 @@ def _mistakes(bill: Bill, right: dict, window: tuple[str, str], invoice) -> list
                          {k: by_end[k] for k in ("daily", "window_total", "window_users",
                                                  "pacific_daily")}))
     found += _total_row_mistakes(bill, right)
+    if bill.cost_column == "BlendedCost" and "UnBlendedCost" in bill.items:
+        unblended = expected(dataclasses.replace(bill, items=bill.items.assign(
+            BlendedCost=bill.items["UnBlendedCost"])), window, invoice)
+        found.append(Mistake("unblended", "Your amounts are UnBlendedCost: the contest asks "
+                             "for BlendedCost, what each account pays at the family's "
+                             "averaged rates.", {k: unblended[k] for k in (
+                                 "blended_total", "users", "daily", "window_total",
+                                 "window_users", "pacific_daily")}))
     untagged = right["users"].get(UNTAGGED, 0.0)
     if untagged:
         inside = right["window_users"].get(UNTAGGED, 0.0)
@@ -696,6 +714,8 @@ FAMILIES = {
     "end": ("binning by UsageEndDate", "a bill whose hours cost different amounts"),
     "total rows": ("counting total rows as charges", "a bill with total rows"),
     "untagged": ("dropping untagged spend", "a bill with untagged spend"),
+    "unblended": ("summing UnblendedCost instead of BlendedCost",
+                  "a consolidated bill whose blended rates differ from the unblended ones"),
     "offset UTC-8": ("a fixed UTC-8 for Seattle",
                      "a month with a daylight-saving switch: March or November"),
     "offset UTC-7": ("a fixed UTC-7 for Seattle", "a month on standard time"),

@@ -160,11 +160,15 @@ def isolation() -> Isolation:
     except (OSError, IndexError, subprocess.SubprocessError):
         version = "?"
     found = Isolation("bwrap", tool, version, root=os.geteuid() == 0)
-    probe = [*_bwrap_args(found, _view(None), {}),
-             sys.executable, "-I", "-c", "import os; os.getcwd()"]
+    become = (f"os.setgroups([]); os.setgid({UID_BASE}); os.setuid({UID_BASE}); "
+              if found.root else "")  # as a run: its user must read Python and costlib
+    probe = [*_bwrap_args(found, _view("by-hand"), {}), sys.executable, "-P", "-c",
+             f"import os; {become}import nbclient, ipykernel, costlib.contest"]
+    env = {"PATH": os.environ.get("PATH", ""),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=env)
     except (OSError, subprocess.SubprocessError) as err:
         return Isolation("none", reason=f"bwrap cannot start ({err})")
     if done.returncode != 0:
