@@ -51,24 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                               description="Run each submission (notebook or answers file) on "
                               "BILL, score it against costlib's own answers, and write a "
                               "leaderboard and feedback. Grading runs contestants' code.")
-    grd.add_argument("submissions", metavar="SUBMISSIONS_DIR")
-    grd.add_argument("--bill", required=True, metavar="BILL",
-                     help="the bill to grade on (one the contestants never saw)")
-    grd.add_argument("--invoice", metavar="AMOUNT|FILE",
-                     help="invoice amount or report, for a bill without total rows")
-    grd.add_argument("--out", default="results", metavar="RESULTS_DIR",
-                     help="where the leaderboard and feedback go (default: ./results)")
-    grd.add_argument("--window", metavar="START,END",
-                     help="bonus window, UTC, end excluded (default: COSTLIB_WINDOW, else the "
-                     "8th 06:00 to the 15th 18:00 of the bill's month)")
-    grd.add_argument("--wall", type=float, metavar="SECONDS",
-                     help="wall-time limit per notebook (default 600)")
-    grd.add_argument("--cpu", type=int, metavar="SECONDS",
-                     help="CPU-time limit per notebook (default 600)")
-    grd.add_argument("--memory", type=float, metavar="GIB",
-                     help="memory limit per notebook (default 4)")
-    grd.add_argument("--jobs", type=int, metavar="N",
-                     help="notebooks at once (default: one per core, at most 8)")
+    from .contest.options import add_arguments  # (argparse only: the grader loads when it runs)
+
+    add_arguments(grd)
 
     tgs = commands.add_parser("tags", help="a file's tag keys and the spend each covers",
                               description="List the tag keys of a billing file, with the share "

@@ -590,3 +590,11 @@ def test_unblended_cost_is_named_and_a_bill_that_cannot_see_it_says_so(tmp_path)
     note = (tmp_path / "out2" / "leaderboard.md").read_text().split(
         "This bill cannot tell apart: ")[1]
     assert "UnblendedCost instead of BlendedCost from the right answers" in note
+
+
+def test_the_costlib_command_takes_every_grading_option():
+    """``costlib grade`` and ``python -m costlib.contest.grade`` share one set of options."""
+    done = run_cli("grade", "--help")
+    for option in ("--check", "--only", "--no-sandbox", "--disk", "--processes", "--jobs"):
+        assert option in done.stdout, option
+    assert done.returncode == 0
