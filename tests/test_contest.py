@@ -116,19 +116,19 @@ def test_submit_says_which_answers_of_a_task_are_missing(clean_env, capsys):
     ({"account": 12345678901}, "account must be a string.*leading zeros"),
     ({"rows": 7160.0}, "rows must be a whole number"),
     ({"rows": True}, "rows must be a whole number"),
-    ({"blended_total": "447.65"}, "blended_total must be an amount"),
+    ({"blended_total": "447.65"}, "blended_total must be a number"),
     ({"blended_total": float("nan")}, "finite"),
-    ({"blended_total": None}, "blended_total must be an amount"),
+    ({"blended_total": None}, "blended_total must be a number"),
     ({"invoice_matches": "yes"}, "invoice_matches must be True or False"),
     ({"users_equal_total": 1}, "users_equal_total must be True or False"),
     ({"tag_columns": "user:Owner"}, "tag_columns must be a list of strings"),
     ({"users": [("alice", 1.0)]}, "users must be a dict"),
-    ({"users": {"alice": "1.00"}}, r"users\['alice'\] must be an amount"),
-    ({"users": {1: 1.0}}, "users: users are tag values"),
+    ({"users": {"alice": "1.00"}}, r"users\['alice'\] must be a number"),
+    ({"users": {1: 1.0}}, "users: users must be tag values"),
     ({"pacific_daily": {"2026-02-30": 1.0}}, "not a real day"),
     ({"pacific_daily": {"02/01/2026": 1.0}}, "YYYY-MM-DD"),
     ({"daily": {"2026-02-01": 1.0}}, r"daily\['2026-02-01'\] must be a dict"),
-    ({"daily": {pd.Timestamp("2026-02-01 06:00"): {}}}, "a day, not a time of day"),
+    ({"daily": {pd.Timestamp("2026-02-01 06:00"): {}}}, "got a time of day"),
     ({}, "no answers given"),
 ])
 def test_submit_refuses_unknown_names_and_wrong_shapes(clean_env, answers, message):
@@ -335,14 +335,16 @@ def test_an_untouched_starter_hands_in_nothing(tmp_path):
 
 def test_the_hand_in_module_imports_no_core_and_no_numpy():
     code = ("import sys\nfrom costlib import contest\ncontest.window(contest.bill_path())\n"
-            "contest.validate({'rows': 3})\n"
+            "contest.validate({'rows': 3})\ncontest.check(rows=3)\n"
             "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
             "('costlib', 'numpy', 'pandas')))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=60, check=True)
-    assert sorted(done.stdout.split()) == ["costlib", "costlib.contest", "costlib.contest.tasks"]
-    assert not hasattr(contest, "expected") and not hasattr(contest, "differences")
+    assert "1 difference" in done.stdout  # check() compared with the shipped answers
+    modules = [w for w in done.stdout.split() if w.startswith(("costlib", "numpy", "pandas"))]
+    assert sorted(modules) == ["costlib", "costlib.contest", "costlib.contest.tasks"]
+    assert not hasattr(contest, "expected")  # comparing, yes; the answer key, never
 
 
 def test_the_practice_bill_is_the_bundled_sample():
@@ -386,3 +388,117 @@ def test_the_hand_in_module_counts_the_same_28_days_as_the_core():
     from costlib.layout import PLOT_DAYS
 
     assert contest.PLOT_DAYS == PLOT_DAYS
+
+
+# ---------------------------------------------------------------------- checking yourself
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("blended_total", "2088.09", "blended_total must be a number (float or Decimal), got str: "
+     "'2088.09'; convert the text with Decimal(...)"),
+    ("rows", 7160.0, "rows must be a whole number (int), got float: 7160.0; count with len"),
+    ("account", 12345678901, "account must be a string, got int: 12345678901; account ids are "
+     "text: keep the leading zeros"),
+    ("users", [("alice", 1.0)], "users must be a dict (or a pandas Series), got list: "),
+    ("invoice_matches", "yes", "invoice_matches must be True or False, got str: 'yes'; a "
+     "comparison"),
+    ("users", pd.DataFrame({"alice": [1.0]}), "users must be a dict (or a pandas Series), got "
+     "DataFrame"),
+])
+def test_check_answer_says_what_it_expected_what_it_got_and_the_fix(name, value, message):
+    with pytest.raises(contest.AnswerError) as caught:
+        contest.check_answer(name, value)
+    assert str(caught.value).startswith(message)
+
+
+def test_check_answer_takes_what_the_readme_promises_converted_once():
+    assert contest.check_answer("blended_total", Decimal("2088.09019358")) == 2088.09019358
+    assert contest.check_answer("blended_total", np.float32(2.5)) == 2.5
+    assert contest.check_answer("blended_total", np.array(2.5)) == 2.5  # a 0-d array
+    assert contest.check_answer("rows", np.array(9014)) == 9014
+    assert contest.check_answer("users_equal_total", np.array(True)) is True
+    assert contest.check_answer("users", pd.Series({"alice": np.float64(1.5)})) == {"alice": 1.5}
+    days = pd.DataFrame({"bob": [1.0]}, index=pd.DatetimeIndex(["2026-02-01"]))
+    assert contest.check_answer("daily", days) == {"2026-02-01": {"bob": 1.0}}
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    ({"account": "12345"}, "account must be 12 digits, got '12345'"),
+    ({"month": "2026-2"}, "month must be 'YYYY-MM', got '2026-2'"),
+    ({"invoice_total": 2088.09, "invoice_matches": None},
+     "invoice_total and invoice_matches must be None together"),
+    ({"daily": {"2026-02-01": {}}}, "daily must have 28 days, got 1; include the days without"),
+])
+def test_check_answers_ties_the_answers_of_a_task_together(answers, message):
+    with pytest.raises(contest.AnswerError, match=message.replace("(", r"\(")):
+        contest.check_answers(**answers)
+
+
+def test_check_answers_says_the_shapes_are_right(capsys, right):
+    assert contest.check_answers(account=right["account"], rows=np.int64(9014)) == {
+        "account": right["account"], "rows": 9014}
+    assert "account, rows: the right shapes" in capsys.readouterr().out
+
+
+def test_the_shipped_practice_answers_are_costlibs_own():
+    """Fails when the practice answers are stale: python tools/make_practice_answers.py."""
+    from costlib.contest.answers import practice_record
+
+    shipped = contest.practice_answers_path(costlib.sample_path())
+    assert json.loads(shipped.read_text(encoding="utf-8")) == practice_record(
+        costlib.sample_path())
+
+
+def test_only_the_practice_month_ships_answers():
+    data = ROOT / "costlib" / "data"
+    shipped = sorted(p.name for p in data.glob("*" + contest.PRACTICE_SUFFIX))
+    assert shipped == [contest.PRACTICE_BILL + contest.PRACTICE_SUFFIX]
+
+
+def test_check_says_task_by_task_which_answers_differ_and_by_how_much(clean_env, capsys, right):
+    wrong = {**right, "blended_total": right["blended_total"] + 1.25,
+             "users": {**right["users"], "alice": 0.0}}
+    del wrong["pacific_daily"]
+    found = contest.check(**wrong)
+    out = capsys.readouterr().out
+    assert found["open"] == [] and found["daily"] == []
+    assert found["invoice"] == [f"blended_total: {right['blended_total'] + 1.25:,.4f}, expected "
+                                f"{right['blended_total']:,.4f} (off by +1.2500)"]
+    assert found["pacific"] == ["pacific_daily: not answered"]
+    assert "task 2 (The month's blended cost against the invoice): 1 difference" in out
+    assert "task 1 (Open the file): right" in out and "(off by -" in out
+    assert "3 of 8 points on this practice month" in out  # open, daily, window
+
+
+def test_check_reads_what_submit_wrote_else_the_notebooks_variables(clean_env, capsys, right):
+    names = {"contest": contest, **right, "rows": "many"}
+    exec("found = contest.check()", names)
+    out = capsys.readouterr().out
+    assert "the notebook's variables" in out
+    assert names["found"]["open"] == ["rows: rows must be a whole number (int), got str: 'many'"
+                                      "; count with len(...) or convert with int(...)"]
+    contest.submit(**right)
+    exec("found = contest.check()", names)
+    assert "as submit() wrote them to answers.json" in capsys.readouterr().out
+    assert names["found"] == {t.key: [] for t in contest.TASKS}
+
+
+def test_check_leaves_out_tasks_whose_window_or_invoice_differ(clean_env, monkeypatch, right):
+    monkeypatch.setenv("COSTLIB_WINDOW", "2026-02-01,2026-02-02")
+    monkeypatch.setenv("COSTLIB_INVOICE", "2088.09")
+    found = contest.check(account="999999999999")
+    assert found["window"] == [] and found["invoice"] == []
+    assert found["open"][0] == "account: '999999999999', expected '012345678901'"
+
+
+def test_check_on_another_bill_has_nothing_to_compare_and_never_raises(
+        clean_env, monkeypatch, capsys, samples, tmp_path):
+    monkeypatch.setenv("COSTLIB_BILL", str(sample(samples, "tags-2026-11")))
+    assert contest.check(account="012345678901") is None
+    assert "Nothing to compare with" in capsys.readouterr().out
+    broken = tmp_path / "012345678901-aws-billing-csv-2026-02.csv"
+    broken.write_text("x")
+    contest.practice_answers_path(broken).write_text("{not json")
+    monkeypatch.setenv("COSTLIB_BILL", str(broken))
+    assert contest.check() is None
+    assert "contest.check() could not compare (JSONDecodeError" in capsys.readouterr().out

@@ -50,7 +50,7 @@ EXPECTED: dict[str, tuple[set[str] | str, list[str]]] = {
         "contest.submit(...): the answers its variables held after the last cell are scored"]),
     "fails-a-check.ipynb": ({"open"}, [
         "The checks of task 1 failed (code cell 4): that task scores 0",
-        "tag_columns must be a list of strings; int"]),
+        "tag_columns must be a list of strings, got int"]),
     "end-date.ipynb": ("by end", ["did you bin by UsageEndDate? ", "(tasks bonus A, "]),
     "total-rows-twice.ipynb": ({"invoice", "users"}, [
         "Your total counts the bill twice: it adds in the total rows (AccountTotal)",
@@ -75,9 +75,10 @@ EXPECTED: dict[str, tuple[set[str] | str, list[str]]] = {
     "garbage-output.ipynb": ("all", ["Your notebook ran to the end.", "Your answers file "
                                      "cannot be scored: answers.json: not an answers file"]),
     "malformed-answers.json": ("all", [
-        "`account must be a string, not int 12345678901 (account ids are text",
+        "`account must be a string, got int: 12345678901; account ids are text",
         "`users must be a dict", "Ignored: unknown answer 'colour'"]),
-    "class-b/one-bad-answer.json": ({"open"}, ["`rows must be a whole number, not str 'many'`"]),
+    "class-b/one-bad-answer.json": ({"open"}, [
+        "`rows must be a whole number (int), got str: 'many'"]),
 }
 
 

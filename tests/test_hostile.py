@@ -48,6 +48,13 @@ HOSTILE: dict[str, tuple[str | None, list[str]]] = {
     "answer-key-costlib.ipynb": ("with-costlib", [
         "from costlib import contest\nfrom costlib.contest.answers import expected\n\n"
         "contest.submit(**expected())"]),
+    # the practice month's answers, shipped for contest.check(), handed in on an unseen month
+    "practice-answers.ipynb": (None, [
+        "import json\nimport os\n\nfrom costlib import contest\n\n"
+        "practice = os.path.join(os.path.dirname(contest.__file__), '..', 'data', "
+        "contest.PRACTICE_BILL)\n"
+        "with open(contest.practice_answers_path(practice), encoding='utf-8') as f:\n"
+        "    contest.submit(**json.load(f)['answers'])"]),
     # sorted first: it runs before the honest notebooks, whose bill it tries to change
     "0-corrupts-bill.ipynb": (None, [
         "import glob\nimport os\nimport shutil\n\nfrom costlib import contest\n\n"
@@ -288,3 +295,7 @@ def test_a_fork_bomb_is_stopped_by_the_process_limit(contest_day):
 
 def test_a_disk_filler_is_stopped_by_the_disk_limit(contest_day):
     assert "No space left on device" in _feedback(contest_day, "fills-disk.ipynb")
+
+
+def test_the_shipped_practice_answers_are_readable_and_worth_nothing(contest_day):
+    assert "the practice month's answers" in _feedback(contest_day, "practice-answers.ipynb")

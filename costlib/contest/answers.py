@@ -1,16 +1,17 @@
 """The contest's right answers for a bill, and a submission compared with them, to the cent.
 
 :func:`expected` gives costlib's own answers for a bill in the form
-:func:`costlib.contest.submit` writes; :func:`differences` compares a submission with them.
+:func:`costlib.contest.submit` writes; :func:`differences` (from the hand-in module, which
+holds no answer) compares a submission with them.
 This is the answer key: it imports costlib's core, is used by the grader and the reference
 solutions' hidden tests, and is never visible inside a graded notebook's run.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +20,19 @@ from ..invoice import check_invoice
 from ..reading import Bill, read
 from ..spending import UNTAGGED, spend
 from ..timezones import PACIFIC
-from . import ANSWERS, HALF_CENT, TASKS, bill_path, invoice, plot_days, validate, window
+from . import (
+    PRACTICE_FORMAT,
+    bill_path,
+    default_window,
+    differences,
+    invoice,
+    plot_days,
+    practice_answers_path,
+    validate,
+    window,
+)
+
+__all__ = ["differences", "expected", "practice_record", "write_practice_answers"]
 
 _env_bill, _env_window, _env_invoice = bill_path, window, invoice  # expected()'s defaults
 
@@ -77,57 +90,21 @@ def _per_user(users: list[str], units) -> dict[str, float]:
             if v or u != UNTAGGED}
 
 
-# ------------------------------------------------------------------------------ comparing
+# ------------------------------------------------------------------ the practice answers
 
 
-def differences(answers: Mapping, right: Mapping) -> dict[str, list[str]]:
-    """What is wrong in ``answers``, task by task (an empty list: the task is right).
-
-    Both are in the form :func:`submit` writes (``right`` usually from :func:`expected`).
-    Money is right within half a cent; in tables a missing user or day counts as zero.
-    """
-    out: dict[str, list[str]] = {}
-    for task in TASKS:
-        problems: list[str] = []
-        for name in task.names:
-            if name not in answers:
-                problems.append(f"{name}: not answered")
-                continue
-            problems += _compare(name, ANSWERS[name].shape, answers[name], right.get(name))
-        out[task.key] = problems
-    return out
+def practice_record(bill: str | os.PathLike) -> dict:
+    """The answers :func:`costlib.contest.check` compares with on a practice bill: costlib's
+    own, for the bill's default window and its own total rows (no invoice given)."""
+    path = os.fspath(bill)
+    start, end = default_window(path)
+    return {"format": PRACTICE_FORMAT, "bill": os.path.basename(path), "window": [start, end],
+            "invoice": None, "answers": expected(path, (start, end), None)}
 
 
-def _compare(where: str, shape: str, got, want) -> list[str]:
-    if shape.startswith("money per day and user"):
-        got, want = got or {}, want or {}
-        problems = []
-        for day in sorted(set(got) | set(want)):
-            problems += _compare(f"{where}[{day!r}]", "money per user", got.get(day, {}),
-                                 want.get(day, {}))
-        return problems
-    if shape in ("money per user", "money per day"):
-        got, want = got or {}, want or {}
-        keys = list(want) + [k for k in got if k not in want]
-        return [p for k in keys for p in _compare(f"{where}[{k!r}]", "money", got.get(k, 0.0),
-                                                  want.get(k, 0.0))]
-    if shape.startswith("money"):
-        if got is None or want is None:
-            return [] if got is want else [f"{where}: {_show(got)}, expected {_show(want)}"]
-        if abs(_decimal(got) - _decimal(want)) < HALF_CENT:
-            return []
-        return [f"{where}: {_show(got)}, expected {_show(want)}"]
-    if got != want or type(got) is not type(want):
-        return [f"{where}: {got!r}, expected {want!r}"]
-    return []
-
-
-def _decimal(value) -> Decimal:
-    try:
-        return Decimal(repr(float(value)))
-    except (InvalidOperation, TypeError, ValueError):
-        return Decimal("NaN")
-
-
-def _show(value) -> str:
-    return "None" if value is None else f"{float(value):,.4f}"
+def write_practice_answers(bill: str | os.PathLike) -> Path:
+    """Write :func:`practice_record` beside ``bill`` (``<bill name>.answers.json``)."""
+    target = practice_answers_path(bill)
+    text = json.dumps(practice_record(bill), indent=1, ensure_ascii=False)
+    target.write_text(text + "\n", encoding="utf-8")
+    return target
