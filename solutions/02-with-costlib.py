@@ -28,7 +28,6 @@
 # %% tags=["nbval-ignore-output"]
 # %matplotlib inline
 import os
-import re
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -60,9 +59,7 @@ tag_columns = bill.tags
 print(f"account {account}, month {month}, {rows:,} rows, tags {tag_columns}")
 
 # %% nbgrader={"grade": true, "grade_id": "open-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert isinstance(account, str) and re.fullmatch(r"\d{12}", account), "12 digits, as text"
-assert re.fullmatch(r"\d{4}-\d{2}", month), "YYYY-MM"
-assert isinstance(rows, int) and all(isinstance(t, str) for t in tag_columns)
+contest.check_answers(account=account, month=month, rows=rows, tag_columns=tag_columns)
 ### BEGIN HIDDEN TESTS
 from costlib.contest.answers import differences, expected
 
@@ -92,9 +89,8 @@ invoice_total, invoice_matches = verdict.total, verdict.matches
 print(f"blended total {blended_total:,.2f}, invoice {invoice_total}, matches: {invoice_matches}")
 
 # %% nbgrader={"grade": true, "grade_id": "invoice-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert isinstance(blended_total, float)
-assert invoice_matches in (True, False, None)
-assert (invoice_total is None) == (invoice_matches is None), "None for both, or for neither"
+contest.check_answers(blended_total=blended_total, invoice_total=invoice_total,
+                      invoice_matches=invoice_matches)
 ### BEGIN HIDDEN TESTS
 check("invoice", blended_total=blended_total, invoice_total=invoice_total,
       invoice_matches=invoice_matches)
@@ -117,8 +113,7 @@ for user, value in sorted(users.items(), key=lambda x: -x[1]):
 print("users add up to the total:", users_equal_total)
 
 # %% nbgrader={"grade": true, "grade_id": "users-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert isinstance(users, dict) and all(isinstance(u, str) for u in users)
-assert users_equal_total in (True, False)
+contest.check_answers(users=users, users_equal_total=users_equal_total)
 ### BEGIN HIDDEN TESTS
 check("users", users=users, users_equal_total=users_equal_total)
 ### END HIDDEN TESTS
@@ -140,7 +135,7 @@ costlib.plot.plot_daily(plotted)
 plt.show()
 
 # %% nbgrader={"grade": true, "grade_id": "daily-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert len(daily) == 28
+contest.check_answers(daily=daily)
 ### BEGIN HIDDEN TESTS
 check("daily", daily=daily)
 ### END HIDDEN TESTS
@@ -158,7 +153,7 @@ window_total, window_users = inside.total, inside.per_user.to_dict()
 print(f"[{START}, {END}): {window_total:,.2f}")
 
 # %% nbgrader={"grade": true, "grade_id": "window-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert isinstance(window_total, float) and isinstance(window_users, dict)
+contest.check_answers(window_total=window_total, window_users=window_users)
 ### BEGIN HIDDEN TESTS
 check("window", window_total=window_total, window_users=window_users)
 ### END HIDDEN TESTS
@@ -177,7 +172,7 @@ print(f"{len(pacific_daily)} Pacific days, {min(pacific_daily.index):%Y-%m-%d} .
       f"{max(pacific_daily.index):%Y-%m-%d}")
 
 # %% nbgrader={"grade": true, "grade_id": "pacific-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert len(pacific_daily) > 0
+contest.check_answers(pacific_daily=pacific_daily)
 ### BEGIN HIDDEN TESTS
 check("pacific", pacific_daily=pacific_daily)
 ### END HIDDEN TESTS
@@ -197,3 +192,13 @@ answers_file = contest.submit(
     window_total=window_total, window_users=window_users,  # bonus B
     pacific_daily=pacific_daily,                        # bonus C
 )
+
+# %% [markdown]
+# ## Check yourself
+#
+# On the practice month this compares your answers with the month's expected answers (shipped
+# beside the practice bill) and says, task by task, which differ and by how much. On any
+# other month there is nothing to compare with: the grader will tell.
+
+# %%
+contest.check()

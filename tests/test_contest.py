@@ -459,36 +459,40 @@ def test_check_says_task_by_task_which_answers_differ_and_by_how_much(clean_env,
     wrong = {**right, "blended_total": right["blended_total"] + 1.25,
              "users": {**right["users"], "alice": 0.0}}
     del wrong["pacific_daily"]
-    found = contest.check(**wrong)
+    assert contest.check(**wrong) is None
     out = capsys.readouterr().out
-    assert found["open"] == [] and found["daily"] == []
-    assert found["invoice"] == [f"blended_total: {right['blended_total'] + 1.25:,.4f}, expected "
-                                f"{right['blended_total']:,.4f} (off by +1.2500)"]
-    assert found["pacific"] == ["pacific_daily: not answered"]
-    assert "task 2 (The month's blended cost against the invoice): 1 difference" in out
+    assert "task 1 (Open the file): right" in out and "(the plot)): right" in out
+    assert (f"task 2 (The month's blended cost against the invoice): 1 difference\n"
+            f"    blended_total: {right['blended_total'] + 1.25:,.4f}, expected "
+            f"{right['blended_total']:,.4f} (off by +1.2500)\n") in out
+    assert "(UTC compensation: Pacific days): 1 difference\n    pacific_daily: not answered" in out
     assert "task 1 (Open the file): right" in out and "(off by -" in out
     assert "3 of 8 points on this practice month" in out  # open, daily, window
 
 
 def test_check_reads_what_submit_wrote_else_the_notebooks_variables(clean_env, capsys, right):
     names = {"contest": contest, **right, "rows": "many"}
-    exec("found = contest.check()", names)
+    exec("contest.check()", names)
     out = capsys.readouterr().out
-    assert "the notebook's variables" in out
-    assert names["found"]["open"] == ["rows: rows must be a whole number (int), got str: 'many'"
-                                      "; count with len(...) or convert with int(...)"]
+    assert "Your answers (the notebook's variables)" in out
+    assert ("    rows: rows must be a whole number (int), got str: 'many'; count with len(...) "
+            "or convert with int(...)\n") in out
     contest.submit(**right)
-    exec("found = contest.check()", names)
-    assert "as submit() wrote them to answers.json" in capsys.readouterr().out
-    assert names["found"] == {t.key: [] for t in contest.TASKS}
+    exec("contest.check()", names)
+    out = capsys.readouterr().out
+    assert "Your answers (as submit() wrote them to answers.json)" in out
+    assert "8 of 8 points on this practice month" in out
 
 
-def test_check_leaves_out_tasks_whose_window_or_invoice_differ(clean_env, monkeypatch, right):
+def test_check_leaves_out_tasks_whose_window_or_invoice_differ(clean_env, monkeypatch, capsys):
     monkeypatch.setenv("COSTLIB_WINDOW", "2026-02-01,2026-02-02")
     monkeypatch.setenv("COSTLIB_INVOICE", "2088.09")
-    found = contest.check(account="999999999999")
-    assert found["window"] == [] and found["invoice"] == []
-    assert found["open"][0] == "account: '999999999999', expected '012345678901'"
+    contest.check(account="999999999999")
+    out = capsys.readouterr().out
+    assert "(A time window with two parameters): not compared, your window is" in out
+    assert "invoice): not compared, your invoice is '2088.09'" in out
+    assert "    account: '999999999999', expected '012345678901'\n" in out
+    assert "0 of 5 points on this practice month" in out  # 8 less invoice (2) and window (1)
 
 
 def test_check_on_another_bill_has_nothing_to_compare_and_never_raises(

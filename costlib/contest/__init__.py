@@ -494,9 +494,9 @@ def _show(value) -> str:
     return "None" if value is None else f"{float(value):,.4f}"
 
 
-def check(**answers) -> dict[str, list[str]] | None:
+def check(**answers) -> None:
     """Compare your answers with the practice month's expected ones, task by task, and print
-    which differ and by how much; return :func:`differences` (``None``: nothing to compare).
+    which differ and by how much (the starters' last cell).
 
     The answers are those given, else those :func:`submit` wrote for this bill, else the
     answer names (``account``, ``rows``, ...) among the caller's variables. The expected ones
@@ -505,10 +505,9 @@ def check(**answers) -> dict[str, list[str]] | None:
     """
     caller = sys._getframe(1).f_globals
     try:
-        return _check(answers, caller)
+        _check(answers, caller)
     except Exception as err:  # a self-check must never end a notebook
         print(f"contest.check() could not compare ({type(err).__name__}: {err})")
-        return None
 
 
 def _check(given: dict, caller: Mapping) -> dict[str, list[str]] | None:
