@@ -13,7 +13,8 @@
 #
 # One notebook, all the tasks of [the contest](../contest/README.md). Fill in every cell that
 # says `raise NotImplementedError()`, run the notebook top to bottom, and hand it in: its
-# last cell records your answers with `costlib.contest.submit(...)`.
+# hand-in cell records your answers with `costlib.contest.submit(...)`, and its last cell,
+# `contest.check()`, compares them with the practice month's answers.
 #
 # - Work **by hand**: the standard library and numpy. `costlib` is here only to name the
 #   bill, the window and the invoice (`costlib.contest`), and to record your answers.
@@ -23,6 +24,37 @@
 #   grader runs every cell even after one fails (as nbgrader does) and scores the answers
 #   your variables hold (`account`, `rows`, ...), so an error costs only the tasks it leaves
 #   unanswered, and a failing check cell costs its own task.
+
+# %% [markdown]
+# ## The answers
+#
+# | task | answer | type | meaning |
+# | --- | --- | --- | --- |
+# | 1. Open the file (1 pt) | `account` | a string | the 12-digit payer account, as a string (leading zeros kept) |
+# |  | `month` | a string | the month the bill is for, "YYYY-MM" |
+# |  | `rows` | a whole number | data records in the CSV after the header, total rows included |
+# |  | `tag_columns` | a list of strings | the tag columns ("user:..." and "aws:..."), in file order |
+# | 2. The month's blended cost against the invoice (2 pt) | `blended_total` | dollars, a number (compared to the cent) | BlendedCost (Cost in a single-account file) summed over the charge rows: total and rounding rows left out |
+# |  | `invoice_total` | dollars, or None when there is no invoice | the invoice's total: the file's InvoiceTotal row, the amount typed in COSTLIB_INVOICE, or the InvoiceTotal of AWS's invoice report; None while the month is open or when there is no invoice |
+# |  | `invoice_matches` | True, False, or None when there is no invoice | charges + the bill's rounding rows equal the invoice to the cent; against AWS's invoice report: charges + the report's rounding rows less the reseller's custom charge (the report leaves it out); a typed amount includes the custom charge, so nothing is taken off; None without an invoice |
+# | 3. Spend per user, and do the users add up? (2 pt) | `users` | {user: dollars}, untagged spend under "(untagged)" | blended cost per user:Owner value over the whole file, rows without dates included; no user:Owner value: "(untagged)" |
+# |  | `users_equal_total` | True or False | the users' spend adds up exactly to blended_total |
+# | bonus A. 28 days per user (the plot) (1 pt) | `daily` | {"YYYY-MM-DD": {user: dollars}} | spend per UTC day (of UsageStartDate) and user over the 28 days ending with the last day that has data |
+# | bonus B. A time window with two parameters (1 pt) | `window_total` | dollars, a number (compared to the cent) | blended cost of the rows whose UsageStartDate is in [start, end) of contest.window(), times in UTC |
+# |  | `window_users` | {user: dollars}, untagged spend under "(untagged)" | the same, per user |
+# | bonus C. UTC compensation: Pacific days (1 pt) | `pacific_daily` | {"YYYY-MM-DD": dollars} | spend per America/Los_Angeles day (PST -8, PDT -7) from the first to the last day with dated rows |
+#
+# The invoice, three ways (`contest.invoice()` returns text: an amount as typed, or a path;
+# `None` when none is given). See [the contest README](../contest/README.md#the-invoice-three-ways)
+# for each worked on a sample month:
+# 1. **the file's own total rows** (`INVOICE` is `None`): `invoice_total` is the
+#    `InvoiceTotal` row; it matches when charges + the bill's rounding rows equal it;
+# 2. **an amount typed in** (`"2685.84"`): `invoice_total` is that amount; it is what the
+#    reseller billed, custom charge included, so it is compared with charges + the bill's
+#    rounding rows as they are;
+# 3. **AWS's invoice report** (a path): `invoice_total` is its `InvoiceTotal` row
+#    (`TotalCost`); compared with charges + the report's rounding rows less the reseller's
+#    custom charge, which AWS's invoice never holds.
 
 # %% [markdown]
 # ## Setup

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -270,6 +271,34 @@ def test_every_answer_is_in_the_contest_readme():
             assert f"`{name}`" in text, name
     for name in contest.ENV_VARS:
         assert name in text, name
+
+
+def test_the_readme_and_the_starters_show_the_one_table_of_tasks():
+    from costlib.contest.tasks import table
+
+    assert table() in CONTEST_README.read_text()
+    for starter in ("01-by-hand", "02-with-costlib"):
+        cells = json.loads((ROOT / "contest" / f"{starter}.ipynb").read_text())["cells"]
+        first = "".join("".join(c["source"]) for c in cells[:3] if c["cell_type"] == "markdown")
+        assert table() in first, starter
+
+
+@pytest.mark.parametrize(("part", "invoice", "shown"), [
+    (None, None, "`invoice_total` = 2088.09,\n   `invoice_matches` = `True`"),
+    ("tags-2026-03", "2685.84", "`invoice_total` = 2685.84"),
+    ("tags-2026-03", "2441.67", "Typing AWS's 2441.67 instead gives `False`"),
+    ("tags-2026-03", "billing-csv-2026-03", "(0.00025) - the custom charge = 2441.67: "
+     "`invoice_matches` = `True`"),
+])
+def test_the_readmes_three_invoice_cases_are_costlibs_answers(samples, part, invoice, shown):
+    text = CONTEST_README.read_text()
+    assert shown in text
+    bill = sample(samples, part) if part else costlib.sample_path()
+    given = str(sample(samples, invoice)) if invoice and "csv" in invoice else invoice
+    right = expected(bill, contest.window(bill), given)
+    total = float(re.findall(r"\d{4}\.\d\d", shown)[-1])
+    assert right["invoice_total"] == (total if "False" not in shown else 2441.67)
+    assert right["invoice_matches"] is ("False" not in shown)
 
 
 def test_task_table_is_consistent():

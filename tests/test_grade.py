@@ -24,7 +24,7 @@ from conftest import ROOT, run_cli, sample
 from costlib import contest
 from costlib.contest.answers import differences, expected
 from costlib.contest.grade import GradeError, feedback_file, find_submissions, grade
-from costlib.contest.sandbox import Limits, _set_limits, isolation
+from costlib.contest.sandbox import Limits, _set_limits, failing_line, isolation
 from costlib.files import bill_name
 from costlib.sample import write_bill
 
@@ -49,8 +49,9 @@ EXPECTED: dict[str, tuple[set[str] | str, list[str]]] = {
         "the first in code cell 9: NotImplementedError", "It never handed in with "
         "contest.submit(...): the answers its variables held after the last cell are scored"]),
     "fails-a-check.ipynb": ({"open"}, [
-        "The checks of task 1 failed (code cell 4): that task scores 0",
-        "tag_columns must be a list of strings, got int"]),
+        "The checks of task 1 failed in code cell 4, at 'contest.check_answers(account=account, "
+        "month=month, rows=rows, tag_columns=tag_columns)', with AnswerError: tag_columns must "
+        "be a list of strings, got int: ", "That task scores 0, as in nbgrader."]),
     "end-date.ipynb": ("by end", ["did you bin by UsageEndDate? ", "(tasks bonus A, "]),
     "total-rows-twice.ipynb": ({"invoice", "users"}, [
         "Your total counts the bill twice: it adds in the total rows (AccountTotal)",
@@ -65,7 +66,8 @@ EXPECTED: dict[str, tuple[set[str] | str, list[str]]] = {
         "computed on 012345678901-aws-billing-detailed-line-items-with-resources-and-tags-"
         "2026-02.csv.zip, not on the bill you were graded on", "the practice month's answers"]),
     "crash.ipynb": ({"open"}, ["the first in code cell 3: NameError: name 'record' is not "
-                               "defined", "The checks of task 1 failed (code cell 4)"]),
+                               "defined, at 'rows = len(record)'", "The checks of task 1 failed "
+                               "in code cell 4, at 'contest.check_answers(account=account, "]),
     # CPU time on a quiet machine, wall time on a loaded one: a limit, whichever comes first
     "infinite-loop.ipynb": ("all", ["Your notebook was stopped by the ", "-time limit (",
                                     "An endless loop, or far too slow?"]),
@@ -599,3 +601,13 @@ def test_the_costlib_command_takes_every_grading_option():
     for option in ("--check", "--only", "--no-sandbox", "--disk", "--processes", "--jobs"):
         assert option in done.stdout, option
     assert done.returncode == 0
+
+
+def test_the_failing_line_is_read_from_ipythons_traceback():
+    source = "x = 1\ncontest.check_answers(rows=x)\ny = 2"
+    traceback = ["\x1b[0;31mAnswerError\x1b[0m  Traceback (most recent call last)",
+                 "Cell \x1b[0;32mIn[4], line 2\x1b[0m\n\x1b[1;32m----> 2\x1b[0m contest...",
+                 "File \x1b[0;32m/x/contest/__init__.py:9\x1b[0m, in \x1b[0;36mcheck\x1b[0m"]
+    assert failing_line(source, traceback) == "contest.check_answers(rows=x)"
+    assert failing_line(source, ["SyntaxError: invalid syntax"]) == ""
+    assert failing_line(source, ["Cell In[4], line 9"]) == ""

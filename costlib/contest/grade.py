@@ -57,6 +57,7 @@ from .sandbox import (
     FIXED_ENV,
     GIB,
     TRACKS,
+    CellError,
     Limits,
     Run,
     _clip,
@@ -624,10 +625,11 @@ def _score(name: str, answers_file: Path, where: str, run: Run | None, setting: 
         diffs[key] = [_clip(problems[p[: -len(missing)]]) if p.endswith(missing)
                       and p[: -len(missing)] in problems else p for p in lines]
     failed = _failed_checks(run) if handed_in else {}
-    for key, cell in failed.items():
+    for key, error in failed.items():
         number = next(t.number for t in contest.TASKS if t.key == key)
-        notes.append(f"The checks of task {number} failed (code cell {cell}): that task "
-                     "scores 0, as in nbgrader.")
+        notes.append(f"The checks of task {number} failed in code cell {error.cell}"
+                     + (f", at {error.line!r}" if error.line else "")
+                     + f", with {error.message}. That task scores 0, as in nbgrader.")
     points = {t.key: t.points if handed_in and not diffs[t.key] and t.key not in failed else 0
               for t in contest.TASKS}
     text = _feedback(name, setting, run, handed_in, diffs, _diagnose(answers, setting), notes,
@@ -635,14 +637,14 @@ def _score(name: str, answers_file: Path, where: str, run: Run | None, setting: 
     return points, text
 
 
-def _failed_checks(run: Run | None) -> dict[str, int]:
-    """Task key -> the code cell of its checks (nbgrader's ``<task>-tests``) that raised."""
+def _failed_checks(run: Run | None) -> dict[str, CellError]:
+    """Task key -> the error of its check cell (nbgrader's ``<task>-tests``)."""
     keys = {t.key for t in contest.TASKS}
-    failed: dict[str, int] = {}
+    failed: dict[str, CellError] = {}
     for error in run.errors if run is not None else ():
         key = error.grade_id.removesuffix("-tests")
         if error.grade_id.endswith("-tests") and key in keys:
-            failed.setdefault(key, error.cell)
+            failed.setdefault(key, error)
     return failed
 
 
@@ -729,7 +731,7 @@ def _same(name: str, got, want, right: dict) -> bool:
 
 def _feedback(name: str, setting: _Setting, run: Run | None, handed_in: bool, diffs: dict,
               diagnoses: dict[str, list[str]], notes: list[str], source: str = "file",
-              failed: dict[str, int] | None = None) -> str:
+              failed: dict[str, CellError] | None = None) -> str:
     """The contestant's feedback: score, how the run went, the likely mistakes, a table of
     the tasks, and what was wrong in each."""
     failed = failed or {}
@@ -792,8 +794,9 @@ def _run_line(run: Run, source: str, limits: Limits) -> str:
               "none": ""}.get(source, "")
     if run.status == "finished" and run.errors:
         count = len(run.errors)
+        first = run.errors[0].line if run.errors[0].cell == run.cell else ""
         text = (f"Every cell of your notebook was run; {count} raised an error, the first"
-                f"{where}: {cause}.{handed}")
+                f"{where}: {cause}" + (f", at {first!r}" if first else "") + f".{handed}")
         if source == "none":
             text += (" Nothing was handed in. Run it top to bottom (Kernel > Restart Kernel "
                      "and Run All Cells) before you hand it in.")

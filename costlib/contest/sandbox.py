@@ -112,11 +112,13 @@ class Isolation:
 
 @dataclass(frozen=True)
 class CellError:
-    """A code cell that raised: its 1-based number, the exception, the nbgrader grade id."""
+    """A code cell that raised: its 1-based number, the exception, the nbgrader grade id, and
+    the line of the cell it was raised at (empty when the traceback does not say)."""
 
     cell: int
     message: str
     grade_id: str = ""
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,8 +332,8 @@ def run_notebook(notebook: Path, scratch: Path, variables: dict[str, str],
     unset = tuple(state.get("unset", ()))
     cell = state.get("cell")
     errors = tuple(CellError(int(e.get("cell", 0)), _clip(str(e.get("message", ""))),
-                             str(e.get("grade_id", ""))) for e in state.get("errors", ())
-                   if isinstance(e, dict))
+                             str(e.get("grade_id", "")), _clip(str(e.get("line", "")), 200))
+                   for e in state.get("errors", ()) if isinstance(e, dict))
     texts = {k: state[k] for k in ("answers", "collected") if isinstance(state.get(k), str)}
     if timed_out:
         return Run("wall", f"the wall-time limit ({limits.wall:g} s)", cell, unset, seconds,
@@ -595,7 +597,9 @@ def _execute_notebook(args, save, collected: Path) -> None:
             ename, evalue = str(content.get("ename", "")), str(content.get("evalue", ""))
             grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id", "")
             errors.append({"cell": number[id(cell)], "grade_id": str(grade_id),
-                           "message": f"{ename}: {_clip(evalue)}" if evalue else ename})
+                           "message": f"{ename}: {_clip(evalue)}" if evalue else ename,
+                           "line": failing_line(cell.get("source", ""),
+                                                content.get("traceback") or [])})
             save(errors=errors)
 
     class OutputsDropped(NotebookClient):
@@ -654,6 +658,18 @@ def _exit_code(kernel: dict):
         return process.wait(timeout=5) if process is not None else None
     except Exception:
         return None
+
+def failing_line(source: str, traceback: list[str]) -> str:
+    """The line of a cell's ``source`` that IPython's ``traceback`` says raised, stripped
+    (its first ``Cell In[n], line k`` frame); empty when it names none."""
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(str(t) for t in traceback))
+    found = re.search(r"(?:Cell|Input) In ?\[\d*\], line (\d+)", plain)
+    lines = str(source).splitlines()
+    if found and 0 < int(found.group(1)) <= len(lines):
+        return lines[int(found.group(1)) - 1].strip()
+    return ""
 
 
 if __name__ == "__main__":

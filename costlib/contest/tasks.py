@@ -66,10 +66,14 @@ TASKS: tuple[Task, ...] = (
     Task("invoice", "2", "The month's blended cost against the invoice", 2, False, (
         Answer("blended_total", "money", "BlendedCost (Cost in a single-account file) summed over "
                "the charge rows: total and rounding rows left out"),
-        Answer("invoice_total", "money or none", "the invoice's total (the InvoiceTotal row, or "
-               "COSTLIB_INVOICE); None while the month is open or when there is no invoice"),
-        Answer("invoice_matches", "yes/no or none", "charges (+ rounding rows, - what that "
-               "invoice leaves out) equal the invoice to the cent; None without an invoice"),
+        Answer("invoice_total", "money or none", "the invoice's total: the file's InvoiceTotal "
+               "row, the amount typed in COSTLIB_INVOICE, or the InvoiceTotal of AWS's invoice "
+               "report; None while the month is open or when there is no invoice"),
+        Answer("invoice_matches", "yes/no or none", "charges + the bill's rounding rows equal "
+               "the invoice to the cent; against AWS's invoice report: charges + the report's "
+               "rounding rows less the reseller's custom charge (the report leaves it out); a "
+               "typed amount includes the custom charge, so nothing is taken off; None without "
+               "an invoice"),
     )),
     Task("users", "3", "Spend per user, and do the users add up?", 2, False, (
         Answer("users", "money per user", "blended cost per user:Owner value over the whole "
@@ -93,3 +97,14 @@ TASKS: tuple[Task, ...] = (
 )
 ANSWERS: dict[str, Answer] = {a.name: a for t in TASKS for a in t.answers}
 TASK_OF: dict[str, str] = {a.name: t.key for t in TASKS for a in t.answers}
+
+
+def table() -> str:
+    """The tasks as one Markdown table (task, answer, type, meaning): the contest README and
+    the starters show it as it is."""
+    lines = ["| task | answer | type | meaning |", "| --- | --- | --- | --- |"]
+    for task in TASKS:
+        for i, a in enumerate(task.answers):
+            head = f"{task.number}. {task.title} ({task.points} pt)" if i == 0 else ""
+            lines.append(f"| {head} | `{a.name}` | {SHAPES[a.shape]} | {a.meaning} |")
+    return "\n".join(lines)
