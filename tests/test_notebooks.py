@@ -162,6 +162,17 @@ def test_starter_shows_no_solution_and_no_hidden_test(solution):
     assert all(not c.outputs and c.execution_count is None for c in _code(starter))
 
 
+@pytest.mark.parametrize("starter", STARTERS, ids=_name)
+def test_starter_checks_teach_in_one_line_and_the_last_cell_checks_yourself(starter):
+    cells = _code(_read(starter))
+    checks = [c.source for c in cells if (c.metadata.get("nbgrader") or {}).get("grade")]
+    assert len(checks) == 6
+    for source in checks:
+        assert source.startswith("contest.check_answers(") and "assert" not in source, source
+    assert cells[-1].source == "contest.check()"
+    assert "contest.submit(" in cells[-2].source
+
+
 def test_strip_source_uses_nbgraders_spellings():
     strip_source = _tool("make_starters").strip_source
     source = ("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
