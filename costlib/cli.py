@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
                      help="cost basis: " + ", ".join(COST_COLUMNS) + " (default: blended for a "
                      "detailed bill, unblended for a CUR, billed for FOCUS)")
+    rep.add_argument("--provider", metavar="NAME",
+                     help="only this provider's charges, in a FOCUS file of several (AWS, "
+                     "Microsoft, ...); without it every provider is summed")
     rep.add_argument("--spread", action="store_true",
                      help="spread rows lasting several hours (tax, fees) over their hours")
     rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
@@ -122,6 +125,8 @@ def _report(args: argparse.Namespace) -> int:
             gc.enable()
     from .reporting import report
 
+    if args.provider:
+        bill = bill.only("Provider", args.provider)
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
                     end=args.end, invoice=args.invoice, spread=args.spread)
     if args.plot:

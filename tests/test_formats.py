@@ -169,3 +169,14 @@ def test_the_json_splits_the_spend_by_account_type_and_provider(formats):
     native = json.loads(run_cli("report", "--json", "--quiet").stdout)
     assert set(native["accounts"]) == {"012345678901", "012345678902"}  # leading zeros kept
     assert "providers" not in native
+
+
+def test_provider_keeps_one_providers_charges():
+    path = conformance(CONFORMANCE / "finops-focus-1.0-sample.csv")
+    aws = json.loads(run_cli("report", str(path), "--provider", "AWS", "--json", "--quiet",
+                             "--tag", "application").stdout)
+    assert aws["total"] == pytest.approx(18.0066386184, abs=1e-9)
+    assert set(aws["providers"]) == {"AWS"} and aws["users_add_up"] is True
+    done = run_cli("report", str(path), "--provider", "Azure")
+    assert done.returncode == 2 and "no charge rows with Provider 'Azure' (found: AWS, " \
+        "Microsoft, Oracle)" in done.stderr
