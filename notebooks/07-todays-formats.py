@@ -44,7 +44,6 @@
 # %%
 import csv
 import gzip
-import io
 import json
 import tempfile
 from decimal import Decimal
