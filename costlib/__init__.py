@@ -29,6 +29,7 @@ from .invoice import InvoiceCheck, check_invoice
 from .layout import DEFAULT_TAG, Bill
 from .reading import CondensedBill, read, read_condensed
 from .reporting import Report, report
+from .scanning import Scan, scan
 from .spending import (
     LAMBDA_TAGS,
     UNTAGGED,
@@ -51,7 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     # reading
     "Bill", "CondensedBill", "DEFAULT_TAG", "bill_name", "parse_name", "read", "read_condensed",
-    "sample_path",
+    "sample_path", "Scan", "scan",
     # questions
     "InvoiceCheck", "LAMBDA_TAGS", "PACIFIC", "Report", "Spend", "UNTAGGED", "UTC",
     "blended_total", "check_invoice", "daily_spend", "report", "spend", "spend_per_user",
