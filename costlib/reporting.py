@@ -49,7 +49,8 @@ class Report:
 
     def __str__(self) -> str:
         b, s = self.bill, self.spend
-        window = ("whole file" if s.start is None and s.end is None
+        window = (("whole file" if getattr(b, "files", None) is None else "whole files")
+                  if s.start is None and s.end is None
                   else f"[{_iso(s.start) or '...'}, {_iso(s.end) or '...'}) UTC")
         files = getattr(b, "files", None)
         lines = [

@@ -305,8 +305,9 @@ def _on_pool(jobs: int, names: list[str], keep) -> Iterator[tuple[int, object]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["costlib.scanning", "pandas"])
+    # spawn: the workers are this process's own children (reaped, their CPU and memory
+    # accounted to it) and never a fork of a process that runs threads
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
         futures = {pool.submit(condense, name, keep): i for i, name in enumerate(names)}
         try:
