@@ -123,11 +123,13 @@ def _report(args: argparse.Namespace) -> int:
     threading.Thread(target=_preload, args=("pandas",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
+    # (Many files: each file's cycles are swept as usual, or memory would grow file by file.)
+    many = bool(args.dask or len(args.bill) > 1 or (args.bill and one_file(args.bill) is None))
     collecting = gc.isenabled()
-    gc.disable()
+    if not many:
+        gc.disable()
     try:
-        bill = _report_bill(args) if args.dask or len(args.bill) > 1 or (
-            args.bill and one_file(args.bill) is None) else read_condensed(
+        bill = _report_bill(args) if many else read_condensed(
             args.bill[0] if args.bill else sample_path(), tag=args.tag or [DEFAULT_TAG],
             progress=False if args.quiet else None)
     finally:
