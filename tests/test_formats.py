@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,10 +165,10 @@ def test_the_json_splits_the_spend_by_account_type_and_provider(formats):
     data = json.loads(run_cli("report", str(path), "--json", "--quiet").stdout)
     assert data["providers"]["AWS"] == pytest.approx(18.0066386184, abs=1e-9)
     assert set(data["providers"]) == {"AWS", "Microsoft", "Oracle"}
-    for split in ("providers", "accounts", "by_type"):
+    for split in ("providers", "by_account", "by_type"):
         assert sum(data[split].values()) == pytest.approx(data["total"], abs=1e-6), split
     native = json.loads(run_cli("report", "--json", "--quiet").stdout)
-    assert set(native["accounts"]) == {"012345678901", "012345678902"}  # leading zeros kept
+    assert set(native["by_account"]) == {"012345678901", "012345678902"}  # leading zeros kept
     assert "providers" not in native
 
 
@@ -182,11 +183,9 @@ def test_provider_keeps_one_providers_charges():
         "Microsoft, Oracle)" in done.stderr
 
 
-def multipart_month(folder, formats) -> "Path":
+def multipart_month(folder, formats) -> Path:
     """The sample CUR month as AWS delivers a big one: three gzip parts of the latest
     assembly, a manifest naming them, and an older assembly's part beside them."""
-    from pathlib import Path
-
     with gzip.open(formats["cur"], "rt", encoding="utf-8") as text:
         header, *rows = text.read().splitlines()
     month = Path(folder) / "cur" / "ocean" / "20260201-20260301"
