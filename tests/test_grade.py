@@ -598,3 +598,18 @@ def test_the_costlib_command_takes_every_grading_option():
     for option in ("--check", "--only", "--no-sandbox", "--disk", "--processes", "--jobs"):
         assert option in done.stdout, option
     assert done.returncode == 0
+
+
+def test_a_checkout_under_tmp_still_gets_a_sandbox(tmp_path):
+    """A clone or venv under /tmp is mounted there, so /tmp cannot also be the scratch link
+    (bwrap: "Can't make symlink at /tmp"); TMPDIR points into the scratch folder instead."""
+    from costlib.contest import sandbox
+
+    found = sandbox.Isolation("bwrap", tool="bwrap", root=True)
+    view = [("ro-bind", str(tmp_path), str(tmp_path))]
+    args = sandbox._bwrap_args(found, view, {})
+    pairs = list(zip(args, args[1:], args[2:], strict=False))
+    assert ("--symlink", f"{sandbox.SCRATCH}/tmp", "/tmp") not in pairs
+    elsewhere = sandbox._bwrap_args(found, [("ro-bind", "/opt/x", "/opt/x")], {})
+    assert ("--symlink", f"{sandbox.SCRATCH}/tmp", "/tmp") in list(
+        zip(elsewhere, elsewhere[1:], elsewhere[2:], strict=False))
