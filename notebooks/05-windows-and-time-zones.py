@@ -35,7 +35,7 @@
 # | [Lesson 4: days with datetime64](04-days-with-datetime64.ipynb) | Necessary | binning, `np.add.at`, int units |
 # | Time zones | Helpful | [`zoneinfo`](https://docs.python.org/3/library/zoneinfo.html) |
 #
-# **Time:** 25 minutes teaching, 15 minutes exercises.
+# **Time:** 30 minutes teaching, 15 minutes exercises.
 
 # %% [markdown]
 # ## Imports
