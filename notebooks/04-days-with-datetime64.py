@@ -305,6 +305,8 @@ print("the hand plot and plot_daily agree:", ", ".join(names))
 # - A row belongs to the day of its `UsageStartDate`; binning by `UsageEndDate` moves every
 #   23:00 hour to the next day.
 # - Make every day with `np.arange` so days without spend show as zeros.
+# - Draw as `plot_daily` does: biggest spender first, untagged last, a colour per user *name*
+#   (`costlib.plot.line_style`), so a user looks the same in every plot.
 # - `costlib.spend(bill, start=..., end=...).daily` and `costlib.plot.plot_daily` do the same.
 
 # %% [markdown]
