@@ -387,3 +387,6 @@ else:
 # The contest: [`contest/README.md`](../contest/README.md). Open the bill, check it against
 # the invoice, split it by user, and (bonus) plot it, window it and move it to Pacific time:
 # by hand, and checked against costlib.
+#
+# Or first [lesson 7](07-todays-formats.ipynb): the same month in the files accounts write
+# today (Cost and Usage Reports, FOCUS), and the same answers from them.
