@@ -30,7 +30,7 @@ _API = {
     # reading
     "read": "reading", "read_condensed": "reading", "Bill": "layout",
     "CondensedBill": "reading", "DEFAULT_TAG": "layout", "sample_path": "files",
-    "bill_name": "files", "parse_name": "files",
+    "bill_name": "files", "parse_name": "files", "scan": "scanning", "Scan": "scanning",
     # questions
     "check_invoice": "invoice", "InvoiceCheck": "invoice", "spend": "spending",
     "Spend": "spending", "blended_total": "spending", "spend_per_user": "spending",

@@ -25,8 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     rep = commands.add_parser("report", help="invoice check, spend per user and per day",
                               description="Check a month's bill against its invoice and show "
                               "spend per user and per day. With no BILL, the bundled sample.")
-    rep.add_argument("bill", nargs="?", metavar="BILL",
-                     help="a .csv.zip, .csv or s3://bucket/key (default: the bundled sample)")
+    rep.add_argument("bill", nargs="*", metavar="BILL",
+                     help="a .csv.zip, .csv or s3://bucket/key (default: the bundled sample); "
+                     "several, folders, globs and s3://bucket/prefix/ give one answer over "
+                     "every billing file, accounts and months")
     rep.add_argument("--tag", action="append", metavar="TAG",
                      help=f"tag naming the user (default {DEFAULT_TAG}); repeat for a fallback "
                      "chain: --tag user:Owner --tag user:Project")
@@ -40,12 +42,23 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
                      help="cost basis: " + ", ".join(COST_COLUMNS) + " (default: blended for a "
                      "detailed bill, unblended for a CUR, billed for FOCUS)")
+    rep.add_argument("--provider", metavar="NAME",
+                     help="only this provider's charges, in a FOCUS file of several (AWS, "
+                     "Microsoft, ...); without it every provider is summed")
     rep.add_argument("--spread", action="store_true",
                      help="spread rows lasting several hours (tax, fees) over their hours")
     rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
     rep.add_argument("--json", action="store_true", help="print one JSON object")
     rep.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar (it shows only in a terminal, on long reads)")
+    rep.add_argument("--jobs", "-j", type=int, metavar="N",
+                     help="files read at once by a pool of processes (default: the cores)")
+    rep.add_argument("--dask", metavar="local[:N]|ADDRESS",
+                     help="read the files on Dask: a LocalCluster of N processes, or the "
+                     "scheduler at ADDRESS (tcp://HOST:PORT)")
+    rep.add_argument("--keep-going", action="store_true",
+                     help="with several files: answer for the files that can be read and "
+                     "list the others")
 
     grd = commands.add_parser("grade", help="score a folder of contest submissions",
                               description="Run each submission (notebook or answers file) on "
@@ -106,22 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .reading import read_condensed
+    from .scanning import one_file
 
     # pandas, which the answers need, loads on the other core while the file is being read.
     threading.Thread(target=_preload, args=("pandas",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
+    # (Many files: each file's cycles are swept as usual, or memory would grow file by file.)
+    many = bool(args.dask or len(args.bill) > 1 or (args.bill and one_file(args.bill) is None))
     collecting = gc.isenabled()
-    gc.disable()
+    if not many:
+        gc.disable()
     try:
-        bill = read_condensed(args.bill or sample_path(), args.tag or [DEFAULT_TAG],
-                              cost=args.cost,
-                              progress=False if args.quiet else None)
+        bill = _report_bill(args) if many else read_condensed(
+            args.bill[0] if args.bill else sample_path(), args.tag or [DEFAULT_TAG],
+            cost=args.cost, progress=False if args.quiet else None)
     finally:
         if collecting:
             gc.enable()
     from .reporting import report
 
+    if args.provider:
+        bill = bill.only("Provider", args.provider)
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
                     end=args.end, invoice=args.invoice, spread=args.spread)
     if args.plot:
@@ -154,6 +173,18 @@ def _tags(args: argparse.Namespace) -> int:
             print(f"  {printable(key):<40} {100 * share['share']:6.1f}%  "
                   f"{share['values']:>6,} values")
     return 0
+
+
+def _report_bill(args: argparse.Namespace):
+    """Many files (or any on Dask): :func:`costlib.scan` over them."""
+    from .scanning import dask_client, scan
+
+    options = dict(tag=args.tag or [DEFAULT_TAG], cost=args.cost, jobs=args.jobs,
+                   keep_going=args.keep_going, progress=False if args.quiet else None)
+    if not args.dask:
+        return scan(args.bill or [sample_path()], **options)
+    with dask_client(args.dask) as client:
+        return scan(args.bill or [sample_path()], client=client, **options)
 
 
 def _preload(module: str) -> None:

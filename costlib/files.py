@@ -568,3 +568,63 @@ def _s3_errors(url: str, bucket: str):
         raise BillNotFoundError(f"{url}: S3 refused the read ({code or err})") from None
     except BotoCoreError as err:
         raise BillNotFoundError(f"{url}: could not reach S3 ({err})") from None
+
+
+def is_manifest(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a Cost and Usage Report's manifest (``...-Manifest.json``) or a
+    Data Exports one (``Manifest.json``)."""
+    return os.fspath(path).lower().endswith("manifest.json")
+
+
+def manifest_parts(path: str | os.PathLike) -> list[str]:
+    """The data files of the month a manifest describes: the ``reportKeys`` of a legacy CUR
+    manifest (one assembly: the latest, since AWS rewrites the manifest with each) or the
+    ``dataFiles`` of a Data Exports one; local keys are found under the manifest's folder.
+
+    A month's parts are summed together, never the parts of two assemblies: give the manifest
+    rather than a folder where old assemblies linger.
+    """
+    import json
+
+    text = os.fspath(path)
+    data = read_s3(text) if text.startswith("s3://") else _read_local(text)
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        raise BillError(f"{text}: not a manifest (not JSON)") from None
+    if not isinstance(manifest, dict):
+        raise BillError(f"{text}: not a manifest (no reportKeys or dataFiles)")
+    if isinstance(manifest.get("dataFiles"), list):
+        keys, bucket = [str(k) for k in manifest["dataFiles"]], None
+    elif isinstance(manifest.get("reportKeys"), list):
+        keys, bucket = [str(k) for k in manifest["reportKeys"]], manifest.get("bucket")
+    else:
+        raise BillError(f"{text}: not a manifest (no reportKeys or dataFiles)")
+    if not keys:
+        raise BillError(f"{text}: the manifest lists no data files (an empty month?)")
+    if text.startswith("s3://"):
+        own_bucket = split_s3_url(text)[0]
+        return [k if k.startswith("s3://") else f"s3://{bucket or own_bucket}/{k}"
+                for k in keys]
+    return [_local_part(text, k) for k in keys]
+
+
+def _read_local(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BillNotFoundError(f"{path}: no such file") from None
+    except OSError as err:
+        raise BillError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+def _local_part(manifest: str, key: str) -> str:
+    """Where a manifest's key (a path in the bucket) lies in a local copy: the longest end of
+    the key found under the manifest's folder (a synced bucket keeps the layout)."""
+    folder = Path(manifest).parent
+    names = key.removeprefix("s3://").split("/")
+    for start in range(len(names)):
+        candidate = folder.joinpath(*names[start:])
+        if candidate.is_file():
+            return str(candidate)
+    raise BillNotFoundError(f"{manifest}: its part {key} is not under {folder}")

@@ -37,6 +37,9 @@ class InvoiceCheck:
     source: str
     explanation: list[str] = field(default_factory=list)
     basis: str = "blended"  #: the cost basis the charges are summed in
+    #: the charges and the invoice total in exact units (what sums over many files add up)
+    charges_units: int = field(default=0, repr=False)
+    total_units: int | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         lines = [f"charges ({self.basis}): {money.usd(self.charges)}"]
@@ -69,6 +72,12 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
     >>> check.matches, check.total, check.source
     (True, 2088.09, 'InvoiceTotal row')
     """
+    scanned = getattr(bill, "invoice_check", None)
+    if scanned is not None:  # many files (costlib.scan): each was checked against its own
+        if invoice is not None:
+            raise OptionError("an invoice checks one bill; with several files each is checked "
+                              "against its own total rows")
+        return scanned
     return dataclasses.replace(_check(bill, invoice), basis=bill.cost_basis)
 
 
@@ -145,7 +154,7 @@ def _verdict(charges: int, total: int, source: str, parts: dict, expected: int,
     return InvoiceCheck(charges=money.dollars(charges), total=money.dollars(total),
                         difference=money.dollars(total - charges), matches=matches,
                         status="matches" if matches else "mismatch", source=source,
-                        explanation=explanation)
+                        explanation=explanation, charges_units=charges, total_units=total)
 
 
 def _explain(residual: int, parts: dict) -> list[tuple[str, int, int]] | None:
@@ -166,7 +175,8 @@ def _explain(residual: int, parts: dict) -> list[tuple[str, int, int]] | None:
 def _no_invoice(charges: int, words: str) -> InvoiceCheck:
     status = "no invoice yet" if words.startswith("no invoice yet") else "no invoice"
     return InvoiceCheck(charges=money.dollars(charges), total=None, difference=None,
-                        matches=None, status=status, source="none", explanation=[words])
+                        matches=None, status=status, source="none", explanation=[words],
+                        charges_units=charges)
 
 
 def _parts(bill: Bill) -> dict[str, int]:

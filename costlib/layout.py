@@ -259,6 +259,32 @@ class Bill:
                               f"({', '.join(found)}); name one exactly")
         return found[0] if found else None
 
+    def only(self, column: str, value: str) -> Bill:
+        """The bill with only the charge rows whose ``column`` is ``value`` (a FOCUS file's
+        ``Provider``, an account), their exact units kept with them.
+
+        >>> import costlib
+        >>> bill = costlib.read(costlib.sample_path())
+        >>> len(bill.only("LinkedAccountId", "012345678902").items)
+        4471
+        """
+        import dataclasses
+
+        from .errors import OptionError
+
+        if column not in self.items.columns:
+            raise OptionError(f"{self.name}: no {column} column to choose by")
+        keep = (self.items[column] == value).to_numpy()
+        if not keep.any():
+            found = ", ".join(sorted(set(self.items[column]) - {""})[:8]) or "none"
+            raise OptionError(f"{self.name}: no charge rows with {column} {value!r} "
+                              f"(found: {found})")
+        extra = {}
+        if getattr(self, "rows", None) is not None:  # a condensed bill counts its rows
+            extra["rows"] = self.rows[keep]
+        return dataclasses.replace(self, items=self.items[keep].reset_index(drop=True),
+                                   units=self.cost_units[keep], **extra)
+
     @property
     def closed(self) -> bool:
         """True once AWS has issued the invoice (the month's ``InvoiceID`` is a number)."""

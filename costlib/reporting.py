@@ -49,19 +49,24 @@ class Report:
             "users_add_up": s.users_add_up,
             "daily": daily,
             **self.breakdowns,
+            **_many(self.bill),
         }
 
     def __str__(self) -> str:
         b, s = self.bill, self.spend
-        window = ("whole file" if s.start is None and s.end is None
+        window = (("whole file" if getattr(b, "files", None) is None else "whole files")
+                  if s.start is None and s.end is None
                   else f"[{_iso(s.start) or '...'}, {_iso(s.end) or '...'}) UTC")
+        files = getattr(b, "files", None)
         lines = [
             f"{os.path.basename(b.name)}",
             f"account {b.account}, month {b.month}, {KINDS[b.kind]}, "
             f"invoice {b.invoice_id or 'none'}",
+        ] if files is None else _per_month_and_account(b)
+        lines += [
             f"window: {window}; days: {s.label}",
             "",
-            "Invoice check (whole month)",
+            "Invoice check (whole month)" if files is None else "Invoice check (all files)",
             *[f"  {line}" for line in str(self.invoice).splitlines()],
             "",
             f"Spend per user ({' > '.join(printable(t) for t in s.tags)})",
@@ -107,8 +112,56 @@ def report(bill: Bill, tag: str | Sequence[str] | None = None, *, tz: str = UTC,
 
 
 #: The JSON's splits of the spend, and the column each is by.
-BREAKDOWNS = {"accounts": "LinkedAccountId", "by_type": "RecordType", "providers": "Provider"}
+BREAKDOWNS = {"by_account": "LinkedAccountId", "by_type": "RecordType", "providers": "Provider"}
 NONE = "(none)"  #: how a split names rows with no value (an account left blank)
+
+
+def _many(bill: Bill) -> dict:
+    """What the JSON of many files (:func:`costlib.scan`) adds: accounts, months, files."""
+    files = getattr(bill, "files", None)
+    if files is None:
+        return {}
+    extra = {"accounts": bill.accounts, "months": bill.months,
+             "files": [f.as_dict() for f in files]}
+    if bill.refused:
+        extra["refused"] = [{"file": r.name, "error": r.reason} for r in bill.refused]
+    return extra
+
+
+def _per_month_and_account(bill: Bill) -> list[str]:
+    """The text of many files: a table of charges per month (rows) and account (columns),
+    each file's invoice check, and the files refused."""
+    files = bill.files
+    accounts = sorted({f.account or "(no account)" for f in files})
+    months = sorted({f.month or "(no month)" for f in files})
+    cell: dict[tuple[str, str], int] = {}
+    for f in files:
+        key = (f.month or "(no month)", f.account or "(no account)")
+        cell[key] = cell.get(key, 0) + f.charges_units
+    width = max([len(a) for a in accounts] + [14])
+    lines = [f"{len(files)} files: {len(accounts)} accounts, {len(months)} months"
+             f" ({months[0]} .. {months[-1]})" if months else f"{len(files)} files", "",
+             "Charges per month and account (whole files)",
+             "  " + f"{'month':<10}" + "".join(f"  {a:>{width}}" for a in accounts)
+             + f"  {'total':>{width}}"]
+    for month in [*months, "total"]:
+        row = [sum(v for (m, a), v in cell.items() if a == account and month in (m, "total"))
+               if month == "total" or (month, account) in cell else None
+               for account in accounts]
+        whole = sum(v for (m, _), v in cell.items() if month in (m, "total"))
+        lines.append("  " + f"{month:<10}" + "".join(
+            f"  {money.usd(money.dollars(v)) if v is not None else '-':>{width}}"
+            for v in row) + f"  {money.usd(money.dollars(whole)):>{width}}")
+    lines += ["", "Invoice check per file"]
+    for f in sorted(files, key=lambda f: (f.month or "", f.account or "", f.name)):
+        verdict = {True: "matches to the cent", False: "DOES NOT MATCH"}.get(
+            f.invoice.matches, f.invoice.status)
+        lines.append(f"  {f.month} {f.account}  {KINDS[f.kind].split(' (')[0]}: "
+                     f"{money.usd(money.dollars(f.charges_units))}, {verdict}")
+    if bill.refused:
+        lines += ["", f"Files refused ({len(bill.refused)})"]
+        lines += [f"  {printable(r.reason)}" for r in bill.refused]
+    return [*lines, ""]
 
 
 def _amounts(users: list[str], units) -> dict[str, float]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,8 +165,54 @@ def test_the_json_splits_the_spend_by_account_type_and_provider(formats):
     data = json.loads(run_cli("report", str(path), "--json", "--quiet").stdout)
     assert data["providers"]["AWS"] == pytest.approx(18.0066386184, abs=1e-9)
     assert set(data["providers"]) == {"AWS", "Microsoft", "Oracle"}
-    for split in ("providers", "accounts", "by_type"):
+    for split in ("providers", "by_account", "by_type"):
         assert sum(data[split].values()) == pytest.approx(data["total"], abs=1e-6), split
     native = json.loads(run_cli("report", "--json", "--quiet").stdout)
-    assert set(native["accounts"]) == {"012345678901", "012345678902"}  # leading zeros kept
+    assert set(native["by_account"]) == {"012345678901", "012345678902"}  # leading zeros kept
     assert "providers" not in native
+
+
+def test_provider_keeps_one_providers_charges():
+    path = conformance(CONFORMANCE / "finops-focus-1.0-sample.csv")
+    aws = json.loads(run_cli("report", str(path), "--provider", "AWS", "--json", "--quiet",
+                             "--tag", "application").stdout)
+    assert aws["total"] == pytest.approx(18.0066386184, abs=1e-9)
+    assert set(aws["providers"]) == {"AWS"} and aws["users_add_up"] is True
+    done = run_cli("report", str(path), "--provider", "Azure")
+    assert done.returncode == 2 and "no charge rows with Provider 'Azure' (found: AWS, " \
+        "Microsoft, Oracle)" in done.stderr
+
+
+def multipart_month(folder, formats) -> Path:
+    """The sample CUR month as AWS delivers a big one: three gzip parts of the latest
+    assembly, a manifest naming them, and an older assembly's part beside them."""
+    with gzip.open(formats["cur"], "rt", encoding="utf-8") as text:
+        header, *rows = text.read().splitlines()
+    month = Path(folder) / "cur" / "ocean" / "20260201-20260301"
+    keys = []
+    for n, part in enumerate((rows[0::3], rows[1::3], rows[2::3]), start=1):
+        key = f"cur/ocean/20260201-20260301/new-assembly/ocean-{n:05d}.csv.gz"
+        (Path(folder) / key).parent.mkdir(parents=True, exist_ok=True)
+        (Path(folder) / key).write_bytes(gzip.compress("\n".join([header, *part, ""]).encode()))
+        keys.append(key)
+    old = month / "old-assembly" / "ocean-00001.csv.gz"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(gzip.compress("\n".join([header, *rows[:100], ""]).encode()))
+    manifest = month / "ocean-Manifest.json"
+    manifest.write_text(json.dumps({"assemblyId": "new-assembly", "bucket": "copydbr",
+                                    "reportKeys": keys, "compression": "GZIP"}))
+    return manifest
+
+
+def test_a_multipart_month_is_read_from_its_manifest_once(formats, tmp_path):
+    from costlib.files import manifest_parts
+
+    manifest = multipart_month(tmp_path, formats)
+    parts = manifest_parts(manifest)
+    assert len(parts) == 3 and all("new-assembly" in p for p in parts)
+    whole = costlib.spend(costlib.read(formats["cur"]), "user:Owner")
+    scanned = costlib.spend(costlib.scan(manifest, "user:Owner"), "user:Owner")
+    assert scanned.total_units == whole.total_units  # the old assembly is not added
+    assert scanned.users == whole.users and np.array_equal(scanned.table, whole.table)
+    done = run_cli("report", str(manifest), "--json", "--quiet")
+    assert json.loads(done.stdout)["total"] == whole.total

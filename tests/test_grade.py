@@ -611,3 +611,17 @@ def test_the_failing_line_is_read_from_ipythons_traceback():
     assert failing_line(source, traceback) == "contest.check_answers(rows=x)"
     assert failing_line(source, ["SyntaxError: invalid syntax"]) == ""
     assert failing_line(source, ["Cell In[4], line 9"]) == ""
+
+def test_a_checkout_under_tmp_still_gets_a_sandbox(tmp_path):
+    """A clone or venv under /tmp is mounted there, so /tmp cannot also be the scratch link
+    (bwrap: "Can't make symlink at /tmp"); TMPDIR points into the scratch folder instead."""
+    from costlib.contest import sandbox
+
+    found = sandbox.Isolation("bwrap", tool="bwrap", root=True)
+    view = [("ro-bind", str(tmp_path), str(tmp_path))]
+    args = sandbox._bwrap_args(found, view, {})
+    pairs = list(zip(args, args[1:], args[2:], strict=False))
+    assert ("--symlink", f"{sandbox.SCRATCH}/tmp", "/tmp") not in pairs
+    elsewhere = sandbox._bwrap_args(found, [("ro-bind", "/opt/x", "/opt/x")], {})
+    assert ("--symlink", f"{sandbox.SCRATCH}/tmp", "/tmp") in list(
+        zip(elsewhere, elsewhere[1:], elsewhere[2:], strict=False))

@@ -234,8 +234,9 @@ def _bwrap_args(found: Isolation, view: list[tuple[str, str, str]], binds: dict[
         else:
             args += [f"--{how}", source, target]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(16 * MIB), "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--size", str(disk), "--tmpfs", SCRATCH,
-             "--symlink", f"{SCRATCH}/tmp", "/tmp"]
+             "--perms", "1777", "--size", str(disk), "--tmpfs", SCRATCH]
+    if "/tmp" not in made:  # (a checkout or venv under /tmp is mounted there: TMPDIR then)
+        args += ["--symlink", f"{SCRATCH}/tmp", "/tmp"]
     made[SCRATCH] = True
     for target, source in binds.items():
         args += [*_parents(target, made), "--ro-bind", source, target]
