@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import CostlibError
 from .files import sample_path
-from .layout import DEFAULT_TAG
+from .layout import COST_COLUMNS, DEFAULT_TAG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--end", metavar="WHEN", help="window end, excluded (in --tz)")
     rep.add_argument("--invoice", metavar="AMOUNT|FILE",
                      help="invoice amount, or the monthly aws-billing-csv invoice report")
+    rep.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
+                     help="cost basis: " + ", ".join(COST_COLUMNS) + " (default: blended for a "
+                     "detailed bill, unblended for a CUR, billed for FOCUS)")
+    rep.add_argument("--provider", metavar="NAME",
+                     help="only this provider's charges, in a FOCUS file of several (AWS, "
+                     "Microsoft, ...); without it every provider is summed")
     rep.add_argument("--spread", action="store_true",
                      help="spread rows lasting several hours (tax, fees) over their hours")
     rep.add_argument("--plot", metavar="PNG", help="save the per-user daily plot as a PNG")
@@ -60,24 +66,18 @@ def _parser() -> argparse.ArgumentParser:
                               description="Run each submission (notebook or answers file) on "
                               "BILL, score it against costlib's own answers, and write a "
                               "leaderboard and feedback. Grading runs contestants' code.")
-    grd.add_argument("submissions", metavar="SUBMISSIONS_DIR")
-    grd.add_argument("--bill", required=True, metavar="BILL",
-                     help="the bill to grade on (one the contestants never saw)")
-    grd.add_argument("--invoice", metavar="AMOUNT|FILE",
-                     help="invoice amount or report, for a bill without total rows")
-    grd.add_argument("--out", default="results", metavar="RESULTS_DIR",
-                     help="where the leaderboard and feedback go (default: ./results)")
-    grd.add_argument("--window", metavar="START,END",
-                     help="bonus window, UTC, end excluded (default: COSTLIB_WINDOW, else the "
-                     "8th 06:00 to the 15th 18:00 of the bill's month)")
-    grd.add_argument("--wall", type=float, metavar="SECONDS",
-                     help="wall-time limit per notebook (default 600)")
-    grd.add_argument("--cpu", type=int, metavar="SECONDS",
-                     help="CPU-time limit per notebook (default 600)")
-    grd.add_argument("--memory", type=float, metavar="GIB",
-                     help="memory limit per notebook (default 4)")
-    grd.add_argument("--jobs", type=int, metavar="N",
-                     help="notebooks at once (default: one per core, at most 8)")
+    from .contest.options import add_arguments  # (argparse only: the grader loads when it runs)
+
+    add_arguments(grd)
+
+    tgs = commands.add_parser("tags", help="a file's tag keys and the spend each covers",
+                              description="List the tag keys of a billing file, with the share "
+                              "of the spend that carries each (tag coverage).")
+    tgs.add_argument("bill", nargs="?", metavar="BILL", help="a billing file (default: the "
+                     "bundled sample)")
+    tgs.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
+                     help="cost basis (default: the format's)")
+    tgs.add_argument("--json", action="store_true", help="print one JSON object")
 
     smp = commands.add_parser("sample", help="write the synthetic sample bills",
                               description="Write the synthetic sample bills into DIR.")
@@ -100,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args)
+        if args.command == "tags":
+            return _tags(args)
         if args.command == "grade":
-            from .grade import cli_main as grade_main
+            from .contest.grade import cli_main as grade_main
 
             return grade_main(args)
         if args.command == "notify":
@@ -132,13 +134,15 @@ def _report(args: argparse.Namespace) -> int:
         gc.disable()
     try:
         bill = _report_bill(args) if many else read_condensed(
-            args.bill[0] if args.bill else sample_path(), tag=args.tag or [DEFAULT_TAG],
-            progress=False if args.quiet else None)
+            args.bill[0] if args.bill else sample_path(), args.tag or [DEFAULT_TAG],
+            cost=args.cost, progress=False if args.quiet else None)
     finally:
         if collecting:
             gc.enable()
     from .reporting import report
 
+    if args.provider:
+        bill = bill.only("Provider", args.provider)
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
                     end=args.end, invoice=args.invoice, spread=args.spread)
     if args.plot:
@@ -154,12 +158,31 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tags(args: argparse.Namespace) -> int:
+    from .reading import read_condensed
+    from .reporting import tag_coverage
+
+    bill = read_condensed(args.bill or sample_path(), cost=args.cost, progress=False)
+    coverage = tag_coverage(bill)
+    if args.json:
+        print(json.dumps(coverage, indent=1, ensure_ascii=False))
+    else:
+        from .layout import printable
+
+        print(f"{os.path.basename(bill.name)}: {len(coverage['tags'])} tag keys, "
+              f"{coverage['cost']} cost {coverage['total']:,.2f}")
+        for key, share in coverage["tags"].items():
+            print(f"  {printable(key):<40} {100 * share['share']:6.1f}%  "
+                  f"{share['values']:>6,} values")
+    return 0
+
+
 def _report_bill(args: argparse.Namespace):
     """Many files (or any on Dask): :func:`costlib.scan` over them."""
     from .scanning import dask_client, scan
 
-    options = dict(tag=args.tag or [DEFAULT_TAG], jobs=args.jobs, keep_going=args.keep_going,
-                   progress=False if args.quiet else None)
+    options = dict(tag=args.tag or [DEFAULT_TAG], cost=args.cost, jobs=args.jobs,
+                   keep_going=args.keep_going, progress=False if args.quiet else None)
     if not args.dask:
         return scan(args.bill or [sample_path()], **options)
     with dask_client(args.dask) as client:
@@ -174,9 +197,9 @@ def _preload(module: str) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from .sample import write_samples
+    from .sample import write_formats, write_samples
 
-    for path in write_samples(args.directory):
+    for path in [*write_samples(args.directory), *write_formats(args.directory)]:
         print(path)
     return 0
 

@@ -91,6 +91,7 @@ class Opened:
     name: str
     stream: IO[bytes]
     size: int | None
+    parquet: bool = False  #: the stream is a (seekable) Parquet file, not CSV text
 
 
 def open_source(source: str | os.PathLike | IO) -> Opened:
@@ -132,30 +133,36 @@ def _open_path(text: str) -> Opened:
         if not magic:
             raw.close()
             raise BillError(f"{text}: the file is empty")
-        if magic[:2] == b"PK":
+        if magic[:2] == b"PK" or magic == b"PAR1":
             raw.close()
-            raise BillError(f"{text}: a zip must be read from a file, not a pipe "
-                            "(unzip it into the pipe, or give the file)")
-        return Opened(text, raw, None)
+            raise BillError(f"{text}: a zip or Parquet file must be read from a file, not a "
+                            "pipe (give the file)")
+        return _by_magic(text, magic, raw, None)
     if info.st_size == 0:
         raise BillError(f"{text}: the file is empty")
     with path.open("rb") as head:
         magic = head.read(4)
+    return _by_magic(text, magic, path.open("rb"), info.st_size)
+
+
+def _by_magic(name: str, magic: bytes, file: IO[bytes], size: int | None) -> Opened:
+    """The file opened by what its first bytes say: a zip, gzip, Parquet, else CSV text."""
     if magic[:2] == b"PK":
-        return _open_zip(text, path.open("rb"))
-    if text.endswith(".zip"):
-        raise BillError(f"{text}: not a zip file (truncated or corrupt?)")
-    return Opened(text, path.open("rb"), info.st_size)
+        return _open_zip(name, file)
+    if magic[:2] == b"\x1f\x8b":
+        return Opened(name, GzipReader(name, file, size), None)
+    if magic == b"PAR1":
+        return Opened(name, file, size, parquet=True)
+    if name.endswith(".zip"):
+        file.close()
+        raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
+    return Opened(name, file, size)
 
 
 def _unzip_if_zip(name: str, data: bytes) -> Opened:
     if not data:
         raise BillError(f"{name}: the file is empty")
-    if data[:2] == b"PK":
-        return _open_zip(name, io.BytesIO(data))
-    if name.endswith(".zip"):
-        raise BillError(f"{name}: not a zip file (truncated or corrupt?)")
-    return Opened(name, io.BytesIO(data), len(data))
+    return _by_magic(name, data[:4], io.BytesIO(data), len(data))
 
 
 def _open_zip(name: str, file: IO[bytes]) -> Opened:
@@ -234,7 +241,28 @@ class _Closing(io.RawIOBase):
         super().close()
 
 
-class MemberReader(io.RawIOBase):
+class _Inflated(io.RawIOBase):
+    """Text inflated from a compressed ``file`` (which it owns); ``what`` names the kind of
+    archive in the one line that says it is broken."""
+
+    what = "archive"
+
+    def __init__(self, name: str, file: IO[bytes]) -> None:
+        self.name, self._file = name, file
+
+    def readable(self) -> bool:
+        return True
+
+    def _broken(self, why: str):
+        raise BillError(f"{self.name}: the {self.what} is corrupt or truncated ({why})")
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+class MemberReader(_Inflated):
     """The inflated bytes of one zip member, read straight from the archive's file.
 
     Inflates with ISA-L (``isal``) when it is installed, else ``zlib``; both let other threads
@@ -245,17 +273,17 @@ class MemberReader(io.RawIOBase):
     BLOCK = 1 << 16  #: compressed bytes read from the file at a time (small: the unconsumed
     #: rest of each block is copied after every call to the inflater)
 
+    what = "zip"
+
     def __init__(self, name: str, info: zipfile.ZipInfo, file: IO[bytes]) -> None:
-        self.name, self.info, self._file = name, info, file
+        super().__init__(name, file)
+        self.info = info
         self._left = info.compress_size  # compressed bytes not read from the file yet
         self._inflate = _zlib.decompressobj(-15) if info.compress_type else None
         self._tail = b""
         self._crc = 0
         self._out = 0
         self._done = False
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
@@ -307,13 +335,54 @@ class MemberReader(io.RawIOBase):
         if self._crc != self.info.CRC:
             self._broken(f"Bad CRC-32 for file {self.info.filename!r}")
 
-    def _broken(self, why: str):
-        raise BillError(f"{self.name}: the zip is corrupt or truncated ({why})")
 
-    def close(self) -> None:
-        if not self.closed:
-            self._file.close()
-        super().close()
+
+class GzipReader(_Inflated):
+    """The inflated text of a ``.csv.gz`` (members one after another, as ``gzip`` writes them
+    when appending), refused once it inflates past :func:`max_inflation` times the compressed
+    bytes read (a gzip bomb; a gzip header's size field cannot be trusted)."""
+
+    BLOCK = 1 << 16
+    what = "gzip"
+
+    def __init__(self, name: str, file: IO[bytes], size: int | None) -> None:
+        super().__init__(name, file)
+        self._inflate = _zlib.decompressobj(31)
+        self._tail = b""
+        self._read = self._out = 0
+        self._ratio = max_inflation()
+        self._done = False
+        self._between = False  # at the end of a member: the text may end here
+
+    def readinto(self, buffer) -> int:
+        want, filled = len(buffer), 0
+        while filled < want and not self._done:
+            if not self._tail:
+                self._tail = self._file.read(self.BLOCK)
+                self._read += len(self._tail)
+                if not self._tail:
+                    if not self._between:
+                        self._broken("the compressed data ends early")
+                    self._done = True
+                    break
+            try:
+                out = self._inflate.decompress(self._tail, want - filled)
+            except _ZLIB_ERRORS as err:
+                self._broken(str(err))
+            self._tail = self._inflate.unconsumed_tail
+            self._between = self._inflate.eof
+            if self._inflate.eof:  # another member may follow
+                self._tail = self._inflate.unused_data + self._tail
+                self._inflate = _zlib.decompressobj(31)
+            buffer[filled : filled + len(out)] = out
+            filled += len(out)
+            self._out += len(out)
+            if self._out > self._ratio * max(self._read, 1 << 10) + (1 << 20):
+                raise BillError(f"{self.name}: the gzip inflates past {self._ratio:g} times its "
+                                f"size; not a billing file (a gzip bomb?); {MAX_INFLATION_ENV} "
+                                "raises the limit")
+        return filled
+
 
 
 READ_AHEAD = 8 << 20  #: bytes fetched (at least) per ranged GET of an S3 object
@@ -324,12 +393,7 @@ def _open_s3(url: str) -> Opened:
     raw = S3Object(url)
     if raw.size == 0:
         raise BillError(f"{url}: the file is empty")
-    if raw.head[:2] == b"PK":
-        return _open_zip(url, raw)
-    if url.endswith(".zip"):
-        raw.close()
-        raise BillError(f"{url}: not a zip file (truncated or corrupt?)")
-    return Opened(url, raw, raw.size)
+    return _by_magic(url, raw.head[:4], raw, raw.size)
 
 
 class S3Object(io.RawIOBase):
@@ -433,15 +497,21 @@ class _EmptyObject(Exception):
 def max_inflation() -> float:
     """How many times its compressed size a zip member may inflate to (see
     :data:`MAX_INFLATION`)."""
-    text = os.environ.get(MAX_INFLATION_ENV, "").strip()
+    return limit_from_env(MAX_INFLATION_ENV, MAX_INFLATION, 1, float("inf"), "a ratio (say 200)")
+
+
+def limit_from_env(name: str, default: float, low: float, high: float, what: str) -> float:
+    """A limit a person may raise through the environment variable ``name``: its number,
+    between ``low`` and ``high``, else ``default`` when unset; one clear error otherwise."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return MAX_INFLATION
+        return default
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not value >= 1:
-        raise OptionError(f"{MAX_INFLATION_ENV}={text!r}: not a ratio (say 200)")
+        value = float("nan")
+    if not low <= value <= high:
+        raise OptionError(f"{name}={text!r}: not {what}")
     return value
 
 
@@ -498,3 +568,63 @@ def _s3_errors(url: str, bucket: str):
         raise BillNotFoundError(f"{url}: S3 refused the read ({code or err})") from None
     except BotoCoreError as err:
         raise BillNotFoundError(f"{url}: could not reach S3 ({err})") from None
+
+
+def is_manifest(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a Cost and Usage Report's manifest (``...-Manifest.json``) or a
+    Data Exports one (``Manifest.json``)."""
+    return os.fspath(path).lower().endswith("manifest.json")
+
+
+def manifest_parts(path: str | os.PathLike) -> list[str]:
+    """The data files of the month a manifest describes: the ``reportKeys`` of a legacy CUR
+    manifest (one assembly: the latest, since AWS rewrites the manifest with each) or the
+    ``dataFiles`` of a Data Exports one; local keys are found under the manifest's folder.
+
+    A month's parts are summed together, never the parts of two assemblies: give the manifest
+    rather than a folder where old assemblies linger.
+    """
+    import json
+
+    text = os.fspath(path)
+    data = read_s3(text) if text.startswith("s3://") else _read_local(text)
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        raise BillError(f"{text}: not a manifest (not JSON)") from None
+    if not isinstance(manifest, dict):
+        raise BillError(f"{text}: not a manifest (no reportKeys or dataFiles)")
+    if isinstance(manifest.get("dataFiles"), list):
+        keys, bucket = [str(k) for k in manifest["dataFiles"]], None
+    elif isinstance(manifest.get("reportKeys"), list):
+        keys, bucket = [str(k) for k in manifest["reportKeys"]], manifest.get("bucket")
+    else:
+        raise BillError(f"{text}: not a manifest (no reportKeys or dataFiles)")
+    if not keys:
+        raise BillError(f"{text}: the manifest lists no data files (an empty month?)")
+    if text.startswith("s3://"):
+        own_bucket = split_s3_url(text)[0]
+        return [k if k.startswith("s3://") else f"s3://{bucket or own_bucket}/{k}"
+                for k in keys]
+    return [_local_part(text, k) for k in keys]
+
+
+def _read_local(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BillNotFoundError(f"{path}: no such file") from None
+    except OSError as err:
+        raise BillError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+def _local_part(manifest: str, key: str) -> str:
+    """Where a manifest's key (a path in the bucket) lies in a local copy: the longest end of
+    the key found under the manifest's folder (a synced bucket keeps the layout)."""
+    folder = Path(manifest).parent
+    names = key.removeprefix("s3://").split("/")
+    for start in range(len(names)):
+        candidate = folder.joinpath(*names[start:])
+        if candidate.is_file():
+            return str(candidate)
+    raise BillNotFoundError(f"{manifest}: its part {key} is not under {folder}")

@@ -7,6 +7,7 @@ the reseller's custom charge) or the amount on the reseller's invoice, typed in 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import money
 from .errors import OptionError
+from .layout import KINDS
 from .reading import Bill, read
 
 HALF_CENT = money.UNIT // 200
@@ -34,12 +36,13 @@ class InvoiceCheck:
     status: str
     source: str
     explanation: list[str] = field(default_factory=list)
+    basis: str = "blended"  #: the cost basis the charges are summed in
     #: the charges and the invoice total in exact units (what sums over many files add up)
     charges_units: int = field(default=0, repr=False)
     total_units: int | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
-        lines = [f"charges (blended): {money.usd(self.charges)}"]
+        lines = [f"charges ({self.basis}): {money.usd(self.charges)}"]
         if self.total is None:
             lines.append(f"invoice: {self.status}")
         else:
@@ -75,8 +78,15 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
             raise OptionError("an invoice checks one bill; with several files each is checked "
                               "against its own total rows")
         return scanned
+    return dataclasses.replace(_check(bill, invoice), basis=bill.cost_basis)
+
+
+def _check(bill: Bill, invoice) -> InvoiceCheck:
     parts = _parts(bill)
     charges = parts.pop("charges")
+    if invoice is None and bill.kind in ("cur", "cur2", "focus"):
+        return _no_invoice(charges, f"a {KINDS[bill.kind]} holds no invoice total: give the "
+                           "invoice's amount to check it against (--invoice AMOUNT)")
     if invoice is None:
         if bill.kind == "cloudcheckr":
             return _no_invoice(charges, "no invoice in the file (a CloudCheckr copy has no total "

@@ -26,12 +26,16 @@ CONTROL_RECORD_TYPES = frozenset(
 #: Record types that only a CloudCheckr-style copy of the detailed bill uses.
 CLOUDCHECKR_RECORD_TYPES = frozenset({"Usage", "DiscountedUsage", "Tax"})
 
+#: The days a "last 28 days" view covers: the per-user plot, the email's chart, grant pace.
+PLOT_DAYS = 28
+
 #: Dates are read from 1970 up to, not including, 2200: a date outside is a bad date.
 FIRST_YEAR, END_YEAR = 1970, 2200
 
 NUMERIC_COLUMNS = (
     "UsageQuantity", "BlendedRate", "BlendedCost", "UnBlendedRate", "UnBlendedCost", "Rate",
-    "Cost", "CostBeforeTax", "Credits", "TaxAmount", "TotalCost",
+    "Cost", "CostBeforeTax", "Credits", "TaxAmount", "TotalCost", "NetUnblendedCost",
+    "ListCost", "BilledCost", "EffectiveCost",
 )
 DATE_COLUMNS = ("UsageStartDate", "UsageEndDate", "BillingPeriodStartDate",
                 "BillingPeriodEndDate", "InvoiceDate")
@@ -41,7 +45,122 @@ KINDS = {
     "cloudcheckr": "CloudCheckr-style copy of the detailed billing report",
     "single-account": "single-account detailed billing report (Rate/Cost)",
     "invoice-report": "monthly invoice report (aws-billing-csv)",
+    "cur": "Cost and Usage Report (legacy CUR)",
+    "cur2": "Cost and Usage Report 2.0 (Data Exports)",
+    "focus": "FOCUS export",
 }
+
+#: The kinds of the detailed bill's family (what costlib.sample.make_bill writes).
+DETAILED_KINDS = ("dbr", "cloudcheckr", "single-account", "invoice-report")
+
+#: Each cost basis ``--cost`` names, and the column of the tidy table that holds it.
+COST_COLUMNS = {
+    "blended": "BlendedCost",
+    "unblended": "UnBlendedCost",
+    "net": "NetUnblendedCost",
+    "list": "ListCost",
+    "billed": "BilledCost",
+    "effective": "EffectiveCost",
+}
+
+
+@dataclass(frozen=True)
+class Format:
+    """How one family of billing files names things, mapped onto the detailed bill's words.
+
+    ``columns`` maps the tidy table's column (the DBR's name) to the file's own, in order of
+    preference; ``costs`` the cost bases the family has (default first); tags are columns
+    ``tag_prefix + key`` (snake-cased keys where ``snake``), or ``tag_text``, one column of
+    every tag at once (FOCUS's JSON ``Tags``, CUR 2.0's ``resource_tags`` map).
+    """
+
+    kind: str
+    columns: dict[str, tuple[str, ...]]
+    costs: tuple[str, ...]
+    tag_prefix: str = ""
+    snake: bool = False
+    tag_text: str | None = None
+    zoned: bool = False  #: dates written with their zone (``2023-11-01T00:00:00.000Z``)
+    nulls: tuple[str, ...] = ()  #: texts that mean "no value"
+
+    def native(self, present: set[str]) -> dict[str, str]:
+        """The tidy table's column -> the file's column, for the columns this file has."""
+        found = {}
+        for column, names in self.columns.items():
+            name = next((n for n in names if n in present), None)
+            if name is not None:
+                found[column] = name
+        return found
+
+    def tag_of(self, column: str) -> str | None:
+        """The tag a column of the file holds (``None``: not a tag column)."""
+        if self.tag_prefix and column.startswith(self.tag_prefix):
+            return column[len(self.tag_prefix):]
+        return None
+
+
+_CUR_COLUMNS = {
+    "InvoiceID": "bill/InvoiceId", "PayerAccountId": "bill/PayerAccountId",
+    "LinkedAccountId": "lineItem/UsageAccountId", "RecordType": "lineItem/LineItemType",
+    "ProductName": ("product/ProductName", "lineItem/ProductCode"),
+    "UsageStartDate": "lineItem/UsageStartDate", "UsageEndDate": "lineItem/UsageEndDate",
+    "UsageQuantity": "lineItem/UsageAmount", "UsageType": "lineItem/UsageType",
+    "ItemDescription": "lineItem/LineItemDescription", "ResourceId": "lineItem/ResourceId",
+    "BlendedCost": "lineItem/BlendedCost", "UnBlendedCost": "lineItem/UnblendedCost",
+    "NetUnblendedCost": "lineItem/NetUnblendedCost", "ListCost": "pricing/publicOnDemandCost",
+    "BillingPeriodStartDate": "bill/BillingPeriodStartDate",
+    "BillingPeriodEndDate": "bill/BillingPeriodEndDate",
+}
+
+
+def tag_matches(column: str, tag: str) -> bool:
+    """Whether a file's tag ``column`` holds the ``tag`` asked for: the same name, or the same
+    once snake-cased (``user:Owner`` and ``user_owner``; a FOCUS key ``" org"`` and ``org``)."""
+    return column == tag or snake(column) == snake(tag) != ""
+
+
+def snake(name: str) -> str:
+    """A CUR column or tag name as Athena and Parquet spell it: ``lineItem/UsageStartDate`` ->
+    ``line_item_usage_start_date``, ``user:Cost Center`` -> ``user_cost_center``."""
+    import re
+
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _one(columns: dict) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in columns.items()}
+
+
+CUR = Format("cur", _one(_CUR_COLUMNS), ("unblended", "blended", "net", "list"),
+             tag_prefix="resourceTags/", zoned=True)
+CUR_SNAKE = Format(
+    "cur", {k: tuple(snake(n) for n in v) for k, v in _one(_CUR_COLUMNS).items()},
+    ("unblended", "blended", "net", "list"), tag_prefix="resource_tags_", snake=True)
+CUR2 = Format(
+    "cur2", {**CUR_SNAKE.columns, "BillingPeriod": ("billing_period",)},
+    ("unblended", "blended", "net", "list"), tag_text="resource_tags", snake=True)
+FOCUS = Format("focus", _one({
+    "InvoiceID": "InvoiceId", "PayerAccountId": "BillingAccountId",
+    "LinkedAccountId": "SubAccountId", "RecordType": "ChargeCategory",
+    "ProductName": "ServiceName", "UsageStartDate": "ChargePeriodStart",
+    "UsageEndDate": "ChargePeriodEnd", "UsageQuantity": "ConsumedQuantity",
+    "Provider": ("ServiceProviderName", "ProviderName"), "BilledCost": "BilledCost",
+    "EffectiveCost": "EffectiveCost", "ListCost": "ListCost",
+    "BillingPeriodStartDate": "BillingPeriodStart", "BillingPeriodEndDate": "BillingPeriodEnd",
+}), ("billed", "effective", "list"), tag_text="Tags", nulls=("NULL",))
+
+
+def file_format(columns: list[str]) -> Format | None:
+    """The newer format a header is written in; ``None`` for the detailed bill's family."""
+    present = set(columns)
+    if {"lineItem/UsageStartDate", "lineItem/UnblendedCost"} <= present:
+        return CUR
+    if {"line_item_usage_start_date", "line_item_unblended_cost"} <= present:
+        return CUR2 if "resource_tags" in present else CUR_SNAKE
+    if {"ChargePeriodStart", "BilledCost"} <= present:
+        return FOCUS
+    return None
 
 
 def header_kind(name: str, columns: list[str]) -> tuple[str | None, str]:
@@ -104,6 +223,8 @@ class Bill:
     cost_column: str
     units: np.ndarray | None = None
     control_units: np.ndarray | None = None
+    cost_basis: str = "blended"
+    tag_columns: tuple[str, ...] | None = None
 
     @property
     def cost_units(self) -> np.ndarray:
@@ -118,8 +239,51 @@ class Bill:
 
     @property
     def tags(self) -> list[str]:
-        """The tag columns of this file (``user:...`` and ``aws:...``), in file order."""
+        """The tag columns of this file (``user:...`` and ``aws:...``; a CUR Parquet's snake
+        ``user_owner``; a FOCUS export's keys), in file order."""
+        if self.tag_columns is not None:
+            return list(self.tag_columns)
         return [c for c in self.items.columns if ":" in c]
+
+    def tag_column(self, tag: str) -> str | None:
+        """The column of this file that holds ``tag`` as a person writes it: ``user:Owner``
+        finds ``user:Owner``, a CUR Parquet's ``user_owner``, a FOCUS key ``Owner``."""
+        tags = self.tags
+        if tag in tags:
+            return tag
+        found = [t for t in tags if tag_matches(t, tag)]
+        if len(found) > 1:
+            from .errors import OptionError
+
+            raise OptionError(f"{self.name}: the tag {tag!r} matches {len(found)} tag columns "
+                              f"({', '.join(found)}); name one exactly")
+        return found[0] if found else None
+
+    def only(self, column: str, value: str) -> Bill:
+        """The bill with only the charge rows whose ``column`` is ``value`` (a FOCUS file's
+        ``Provider``, an account), their exact units kept with them.
+
+        >>> import costlib
+        >>> bill = costlib.read(costlib.sample_path())
+        >>> len(bill.only("LinkedAccountId", "012345678902").items)
+        4471
+        """
+        import dataclasses
+
+        from .errors import OptionError
+
+        if column not in self.items.columns:
+            raise OptionError(f"{self.name}: no {column} column to choose by")
+        keep = (self.items[column] == value).to_numpy()
+        if not keep.any():
+            found = ", ".join(sorted(set(self.items[column]) - {""})[:8]) or "none"
+            raise OptionError(f"{self.name}: no charge rows with {column} {value!r} "
+                              f"(found: {found})")
+        extra = {}
+        if getattr(self, "rows", None) is not None:  # a condensed bill counts its rows
+            extra["rows"] = self.rows[keep]
+        return dataclasses.replace(self, items=self.items[keep].reset_index(drop=True),
+                                   units=self.cost_units[keep], **extra)
 
     @property
     def closed(self) -> bool:

@@ -48,16 +48,21 @@ import pyarrow.csv as pcsv
 
 from . import money
 from .errors import BillError, OptionError
-from .files import Opened, open_source, parse_name
+from .files import Opened, limit_from_env, open_source, parse_name
 from .layout import (
     CLOUDCHECKR_RECORD_TYPES,
     CONTROL_RECORD_TYPES,
+    COST_COLUMNS,
     DATE_COLUMNS,
     END_YEAR,
     FIRST_YEAR,
+    KINDS,
     NUMERIC_COLUMNS,
+    Format,
+    file_format,
     first_line,
     header_kind,
+    tag_matches,
 )
 
 CHUNK_BYTES = 4 << 20  #: bytes of CSV text parsed at a time
@@ -81,35 +86,26 @@ _NS_PER_MS = 10**6
 
 def max_line_bytes() -> int:
     """The longest line read, in bytes: :data:`MAX_LINE_BYTES`, or ``COSTLIB_MAX_LINE_MB``."""
-    text = os.environ.get(MAX_LINE_ENV, "").strip()
-    if not text:
-        return MAX_LINE_BYTES
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1 << 20:
-        raise OptionError(f"{MAX_LINE_ENV}={text!r}: not a size in megabytes (say 1 or 300)")
-    return int(value * (1 << 20))
+    megabytes = limit_from_env(MAX_LINE_ENV, MAX_LINE_BYTES / (1 << 20), 1 / (1 << 20), 1 << 20,
+                               "a size in megabytes (say 1 or 300)")
+    return int(megabytes * (1 << 20))
 
 
 @dataclass(frozen=True)
 class Header:
-    """What a file's header says: its columns (named as pandas names them: blank ones
-    ``Unnamed: i``, repeated ones ``name.1``), its kind when the header alone tells it
-    (``None`` for a detailed bill with ``BlendedCost``: its rows tell a native file from a
-    CloudCheckr copy), its cost column, and its raw line."""
+    """What a file's header says, in the detailed bill's words: its columns (the file's own
+    names where no DBR word fits; blank ones ``Unnamed: i``, repeated ones ``name.1``, as pandas
+    names them; tag columns by their tag), its kind when the header tells it (``None`` for a
+    detailed bill with ``BlendedCost``: its rows tell a native file from a CloudCheckr copy),
+    the cost column of the basis asked for, and the names the file itself uses."""
 
     name: str
     columns: tuple[str, ...]
     kind: str | None
     cost: str
-    line: bytes
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """The tag columns (``user:...``, ``aws:...``), in file order."""
-        return tuple(c for c in self.columns if ":" in c)
+    file_columns: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    format: Format | None = None
 
     @property
     def numbers(self) -> list[str]:
@@ -118,6 +114,62 @@ class Header:
     @property
     def dates(self) -> list[str]:
         return [c for c in DATE_COLUMNS if c in self.columns]
+
+    @property
+    def basis(self) -> str:
+        """The cost basis, as ``--cost`` spells it."""
+        if self.kind in ("single-account", "invoice-report"):
+            return "blended" if self.cost != "UnBlendedCost" else "unblended"
+        return next(b for b, c in COST_COLUMNS.items() if c == self.cost)
+
+    @property
+    def tag_text(self) -> str | None:
+        """The one column holding every tag (FOCUS ``Tags``, CUR 2.0 ``resource_tags``)."""
+        return self.format.tag_text if self.format and self.format.tag_text else None
+
+
+def header(name: str, names: Sequence[str], cost: str | None = None) -> Header:
+    """The :class:`Header` of a file whose columns are ``names``, with the cost column of the
+    basis ``cost`` (``None``: the format's default). Refuses a header no billing file has."""
+    native = _unique_names(list(names))
+    fmt = file_format(native)
+    if fmt is None:
+        kind, column = header_kind(name, native)
+        if cost is not None:
+            column = _dbr_cost(name, kind, native, cost)
+        return Header(name, tuple(native), kind, column, tuple(native),
+                      tuple(c for c in native if ":" in c))
+    mapped = {v: k for k, v in fmt.native(set(native)).items()}
+    tidy = []
+    for column in native:
+        tag = fmt.tag_of(column)
+        tidy.append(mapped.get(column) or (tag if tag is not None else column))
+    tidy = _unique_names(tidy)
+    tags = tuple(t for t, n in zip(tidy, native, strict=True) if fmt.tag_of(n) is not None)
+    basis = cost or fmt.costs[0]
+    column = COST_COLUMNS.get(basis)
+    if basis not in fmt.costs or column not in tidy:
+        have = [b for b in fmt.costs if COST_COLUMNS[b] in tidy]
+        raise OptionError(f"{name}: no {basis} cost in a {KINDS[fmt.kind]} (it has: "
+                          f"{', '.join(have)})")
+    for needed in ("RecordType", "UsageStartDate"):
+        if needed not in tidy:
+            raise BillError(f"{name}: {fmt.columns[needed][0]} column missing")
+    return Header(name, tuple(tidy), fmt.kind, column, tuple(native), tags, fmt)
+
+
+def _dbr_cost(name: str, kind: str | None, columns: list[str], cost: str) -> str:
+    """The column of cost basis ``cost`` in a detailed bill (or its invoice report)."""
+    if kind == "single-account" and cost in ("blended", "unblended"):
+        return "Cost"
+    if kind == "invoice-report":
+        return "TotalCost"
+    column = COST_COLUMNS.get(cost)
+    if column not in columns:
+        have = [b for b, c in COST_COLUMNS.items() if c in columns]
+        raise OptionError(f"{name}: no {cost} cost in a detailed billing report (it has: "
+                          f"{', '.join(have) or 'none'})")
+    return column
 
 
 @dataclass
@@ -164,20 +216,26 @@ class Chunk:
 
 @contextlib.contextmanager
 def parse(source, *, columns: Iterable[str] | None = None, chunk_bytes: int = CHUNK_BYTES,
-          progress: bool | None = None) -> Iterator[Parsed]:
+          progress: bool | None = None, cost: str | None = None) -> Iterator[Parsed]:
     """Open ``source`` (what :func:`costlib.read` takes) and parse it in chunks.
 
     ``columns`` names the text columns the caller needs (``None``: every column); numbers and
-    dates are always read and checked. The :class:`Parsed` given is iterated once.
+    dates are always read and checked. ``cost`` is the cost basis (``None``: the format's
+    default). The :class:`Parsed` given is iterated once.
     """
     if chunk_bytes < 1:
         raise OptionError(f"chunk_bytes must be at least 1, not {chunk_bytes!r}")
+    if cost is not None and cost not in COST_COLUMNS:
+        raise OptionError(f"unknown cost basis {cost!r} (one of {', '.join(COST_COLUMNS)})")
     limit = max_line_bytes()
     opened = open_source(source)
     with opened.stream, _progress_bar(opened, progress) as bar:
+        if opened.parquet:
+            yield _ParquetParsed(opened, columns, cost, chunk_bytes)
+            return
         pieces = _Pieces(opened, chunk_bytes, bar, limit)
         try:
-            yield Parsed(opened.name, pieces, columns, limit)
+            yield Parsed(opened.name, pieces, columns, limit, cost)
         finally:
             pieces.close()
 
@@ -188,7 +246,7 @@ class Parsed:
     ``month`` and ``rows``."""
 
     def __init__(self, name: str, pieces: _Pieces, columns: Iterable[str] | None,
-                 limit: int) -> None:
+                 limit: int, cost: str | None = None) -> None:
         self.name, self.limit = name, limit
         self._pieces = iter(pieces)
         self._release = pieces.release
@@ -197,22 +255,32 @@ class Parsed:
             raise BillError(f"{name}: row 1: {first.words}")
         if first is None or not bytes(first[:1]):
             raise BillError(f"{name}: the file is empty")
-        self.header, rest = _header(name, first)
+        header, rest = _header(name, first, cost)
         self._first = [rest] if len(rest) else []
-        wanted = self.header.columns if columns is None else [
-            c for c in self.header.columns if c in set(columns) | {"RecordType"}]
+        self._setup(header, columns)
         # The last column is read too: a chunk cut inside a quoted value there parses cleanly,
         # and only that value's line end tells (see _take).
         last = self.header.columns[-1]
-        self.texts = [c for c in wanted if c not in self.header.numbers + self.header.dates]
         if last not in self.texts and last not in self.header.numbers + self.header.dates:
             self.texts.append(last)
         self.chunk_bytes = pieces.size
-        self.kind = self.header.kind
-        self.month = parse_name(name).month
+
+    def _setup(self, header: Header, columns: Iterable[str] | None) -> None:
+        self.header = header
+        asked = () if columns is None else tuple(columns)
+        wanted = set(header.columns) if columns is None else {
+            *asked, "RecordType", *([header.tag_text] if header.tag_text else []),
+            *(t for t in header.tags if any(tag_matches(t, c) for c in asked))}
+        self.texts = [c for c in header.columns if c in wanted
+                      and c not in header.numbers + header.dates]
+        self.kind = header.kind
+        self.month = parse_name(header.name).month
         self.rows = 0
         self._aws = False
         self._bounds = _month_bounds(self.month) if self.month else None
+        fmt = header.format
+        self._nulls = ["", *(fmt.nulls if fmt else ())]
+        self._date_type = pa.timestamp("ms", tz="UTC") if fmt and fmt.zoned else _MS
 
     def __iter__(self) -> Iterator[Chunk]:
         # The first chunk's RecordId tells a CloudCheckr copy (the literal "AWS") when its
@@ -294,7 +362,10 @@ class Parsed:
             data, parsing = joined, None
         if isinstance(result, _Bad):
             raise BillError(f"{self.name}: row {self.rows + 1 + result.row}: {result.words}")
-        chunk = result
+        return self._accept(result)
+
+    def _accept(self, chunk: Chunk) -> Chunk:
+        """Number the chunk's rows in the file, check them against the month, learn the kind."""
         chunk.first_row = self.rows + 2
         self._check_month(chunk)
         if self.kind is None:
@@ -311,16 +382,36 @@ class Parsed:
         _check_lines(data, header.columns, self.limit)
         types = {c: _TEXT for c in texts}
         types.update({c: pa.float64() for c in header.numbers})
-        types.update({c: _MS for c in header.dates})
+        types.update({c: self._date_type for c in header.dates})
+        checked = [c for c in header.columns if c in header.numbers or c in header.dates]
+
+        def text(columns: Sequence[str]) -> pa.Table:
+            return _csv(data, header.columns, {c: pa.string() for c in columns}, self._nulls)
+
         try:
-            table = _csv(data, header.columns, types)
+            table = _csv(data, header.columns, types, self._nulls)
         except pa.ArrowInvalid as err:
-            text = str(err)
-            if "conversion error" in text or "In CSV column" in text:
-                raise _bad_values(data, header, self.texts) from None
-            raise _structure(text) from None
+            message = str(err)
+            if "conversion error" in message or "In CSV column" in message:
+                raise _bad_values(text([*checked, "RecordType"]), header, self._date_type) \
+                    from None
+            raise _structure(message) from None
+        exact = None
+        if (np.abs(numpy_of(table.column(header.cost), np.float64, 0.0))
+                >= money.EXACT_FLOAT_DOLLARS).any():
+            exact = text([header.cost]).column(header.cost).to_pylist()
+        return self._chunk(table, texts, lambda columns: {
+            c: v.to_pylist() for c, v in zip(columns, text(columns).columns, strict=True)},
+            lambda: text([*checked, "RecordType"]), exact)
+
+    def _chunk(self, table: pa.Table, texts: list[str], strings_of, checked_text,
+               exact: list[str | None] | None) -> Chunk:
+        """The checked :class:`Chunk` of a typed table; ``strings_of(columns)`` gives columns
+        as written, ``checked_text()`` every checked column as text (for naming a bad value),
+        ``exact`` the cost as written when some costs are too large for a float's units."""
+        header = self.header
         rows = table.num_rows
-        strings = {c: _codes(table.column(c)) for c in texts}
+        strings = {c: _codes(table.column(c), self._nulls) for c in texts}
         numbers = {c: numpy_of(table.column(c), np.float64, np.nan) for c in header.numbers}
         stamps = {c: numpy_of(table.column(c), np.int64, NAT) for c in header.dates}
         values, codes = strings["RecordType"]
@@ -332,18 +423,17 @@ class Parsed:
             ((s != NAT) & ((s < _ms(FIRST_DATE)) | (s >= _ms(END_DATE)))).any()
             for s in stamps.values())
         if bad:
-            raise _bad_values(data, header, self.texts)
+            raise _bad_values(checked_text(), header, self._date_type)
         instants = {}
         for column, ms in stamps.items():
             ns = ms * _NS_PER_MS
             ns[ms == NAT] = NAT
             instants[column] = ns
-        units = _units(data, header, cost)
+        units = _units(cost, exact)
         aws = "RecordId" in strings and "AWS" in strings["RecordId"][0]
         if "RecordId" not in self.texts:
             strings.pop("RecordId", None)
-        return Chunk(0, rows, strings, instants, numbers, units, control, aws,
-                     lambda columns: _strings(data, header.columns, columns))
+        return Chunk(0, rows, strings, instants, numbers, units, control, aws, strings_of)
 
     def _check_month(self, chunk: Chunk) -> None:
         """Refuse a charge row whose usage lies far outside the bill's month (a stray date would
@@ -374,6 +464,132 @@ class Parsed:
                                 f"{value!r} is far outside the bill's month {self.month} (more "
                                 f"than {MONTH_MARGIN.astype(int)} days away); is the row from "
                                 "another file?")
+
+
+class _ParquetParsed(Parsed):
+    """A Parquet file (a CUR month, a CUR 2.0 or FOCUS export) parsed a batch of rows at a
+    time: its columns come typed, and go through the same checks as text does."""
+
+    def __init__(self, opened: Opened, columns: Iterable[str] | None, cost: str | None,
+                 chunk_bytes: int) -> None:
+        import pyarrow.parquet as pq
+
+        self.name, self.limit, self.chunk_bytes = opened.name, max_line_bytes(), chunk_bytes
+        try:
+            self._file = pq.ParquetFile(opened.stream)
+        except (pa.ArrowException, OSError) as err:
+            raise BillError(f"{opened.name}: not a readable Parquet file "
+                            f"({first_line(err)})") from None
+        self._setup(header(opened.name, self._file.schema_arrow.names, cost), columns)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        header = self.header
+        native = dict(zip(header.columns, header.file_columns, strict=True))
+        wanted = [*self.texts, *header.numbers, *header.dates]
+        rows = max(1024, self.chunk_bytes // 512)  # about a text chunk's rows
+        try:
+            for batch in self._file.iter_batches(batch_size=rows,
+                                                 columns=[native[c] for c in wanted]):
+                table = pa.Table.from_batches([batch]).select(
+                    [native[c] for c in wanted]).rename_columns(wanted)
+                yield self._accept(self._typed(table))
+        except (pa.ArrowException, OSError) as err:
+            raise BillError(f"{self.name}: not a readable Parquet file "
+                            f"({first_line(err)})") from None
+        if not self.rows:
+            raise BillError(f"{self.name}: no rows")
+        if self.kind is None:
+            self.kind = "cloudcheckr" if self._aws else "dbr"
+
+    def _typed(self, table: pa.Table) -> Chunk:
+        header = self.header
+        columns = {}
+        for name in table.column_names:
+            column = table.column(name)
+            if name in header.dates:
+                if not pa.types.is_timestamp(column.type):
+                    column = column.cast(pa.string())
+                    try:
+                        column = column.cast(pa.timestamp("ms", tz="UTC")) if self.header.format \
+                            and self.header.format.zoned else column.cast(_MS)
+                    except pa.ArrowInvalid:
+                        raise _refused(self, table, name) from None
+                columns[name] = column.cast(pa.timestamp("ms", tz=column.type.tz))
+            elif name in header.numbers:
+                try:
+                    columns[name] = column.cast(pa.float64())
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise _refused(self, table, name) from None
+            else:
+                columns[name] = _text(column)
+        typed = pa.table(columns)
+        checked = [c for c in header.columns if c in header.numbers or c in header.dates]
+
+        def as_text(names: Sequence[str]) -> pa.Table:
+            return pa.table({c: _written(table.column(c)) for c in names})
+
+        try:
+            return self._chunk(typed, self.texts, lambda names: {
+                c: as_text([c]).column(c).to_pylist() for c in names},
+                lambda: as_text([*checked, "RecordType"]), None)
+        except _Bad as bad:
+            raise BillError(f"{self.name}: row {self.rows + 1 + bad.row}: {bad.words}") \
+                from None
+
+
+def _refused(parsed: Parsed, table: pa.Table, column: str) -> BillError:
+    """A column of a Parquet batch that cannot be read as what it must hold, named by the
+    first value that is not, with the words the text parser uses."""
+    date = column in parsed.header.dates
+    values = _written(table.column(column)).to_pylist()
+    verdict = _verdicts(sorted({v for v in values if v}), parsed._date_type if date
+                        else pa.float64())
+    at = next((i for i, v in enumerate(values) if v and verdict[v] is None), 0)
+    words = (f"{column} is not a date ({values[at]!r}, expected YYYY-MM-DD HH:MM:SS)" if date
+             else f"{column} is not a number ({values[at]!r})")
+    return BillError(f"{parsed.name}: row {parsed.rows + 2 + at}: {words}")
+
+
+def _written(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A typed column as text, as a person would write it (dates without a zone)."""
+    if pa.types.is_timestamp(column.type):
+        ms = numpy_of(column.cast(pa.timestamp("ms", tz=column.type.tz)), np.int64, NAT)
+        text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="s")
+        return pa.chunked_array([pa.array([None if t == "NaT" else t.replace("T", " ")
+                                           for t in text.tolist()], pa.string())])
+    if pa.types.is_map(column.type):
+        return _map_text(column)
+    return column.cast(pa.string())
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any column as dictionary-encoded text, blanks for nulls (a map as its tag text)."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
+    elif pa.types.is_map(column.type):
+        column = _map_text(column)
+    elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.string())
+    return column.fill_null("").dictionary_encode()
+
+
+#: How CUR 2.0's ``resource_tags`` map is written as one text: ``key US value RS key US ...``
+#: (AWS tag keys and values cannot hold these control characters).
+TAG_PAIR, TAG_SEPARATOR = "\x1f", "\x1e"
+
+
+def _map_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A map<string, string> column as one text a row (see :data:`TAG_PAIR`)."""
+    import pyarrow.compute as pc
+
+    out = []
+    for chunk in column.chunks:
+        pairs = pc.binary_join_element_wise(chunk.keys.cast(pa.string()),
+                                            chunk.items.cast(pa.string()).fill_null(""),
+                                            TAG_PAIR)
+        lists = pa.ListArray.from_arrays(chunk.offsets, pairs)
+        out.append(pc.binary_join(lists, TAG_SEPARATOR))
+    return pa.chunked_array(out, pa.string())
 
 
 # --- pieces of text -------------------------------------------------------------------------
@@ -549,7 +765,7 @@ def _has_widgets() -> bool:
 
 # --- the header -------------------------------------------------------------------------------
 
-def _header(name: str, first: memoryview) -> tuple[Header, bytes]:
+def _header(name: str, first: memoryview, cost: str | None) -> tuple[Header, bytes]:
     data = bytes(first[: 1 << 16])
     ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
     end = min(ends) if ends else -1
@@ -566,10 +782,8 @@ def _header(name: str, first: memoryview) -> tuple[Header, bytes]:
         names = next(csv.reader([text]), [])
     except csv.Error as err:
         raise BillError(f"{name}: not a well-formed CSV file ({first_line(err)})") from None
-    columns = _unique_names(names)
-    kind, cost = header_kind(name, columns)
     # (the rest is copied, once: a piece's text is looked up from its start in _check_lines)
-    return Header(name, tuple(columns), kind, cost, line), bytes(first[len(line):])
+    return header(name, names, cost), bytes(first[len(line):])
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -602,14 +816,14 @@ class _Bad(Exception):
         self.row, self.words, self.structure = row, words, structure
 
 
-def _csv(data, columns: Sequence[str], types: dict) -> pa.Table:
+def _csv(data, columns: Sequence[str], types: dict, nulls: Sequence[str] = ("",)) -> pa.Table:
     return pcsv.read_csv(
         pa.py_buffer(data),
         read_options=pcsv.ReadOptions(column_names=list(columns), use_threads=False,
                                       block_size=max(1 << 20, len(data) + 1)),
         parse_options=pcsv.ParseOptions(newlines_in_values=True),
         convert_options=pcsv.ConvertOptions(
-            column_types=types, include_columns=list(types), null_values=[""],
+            column_types=types, include_columns=list(types), null_values=list(nulls),
             strings_can_be_null=False, quoted_strings_can_be_null=True, check_utf8=False,
             timestamp_parsers=DATE_FORMATS))
 
@@ -671,23 +885,17 @@ def _structure(message: str) -> _Bad:
                 structure=True)
 
 
-def _strings(data, columns: Sequence[str], wanted: Sequence[str]) -> dict[str, list[str]]:
-    table = _csv(data, columns, {c: pa.string() for c in wanted})
-    return {c: table.column(c).to_pylist() for c in wanted}
-
-
-def _bad_values(data, header: Header, texts: Sequence[str]) -> _Bad:
+def _bad_values(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad:
     """The first bad value of a piece that the typed parse refused or found wrong, in file
-    order (then column order), found by reading its columns as text."""
+    order (then column order), from ``table``: its checked columns as written."""
     checked = [c for c in header.columns if c in header.numbers or c in header.dates]
-    table = _csv(data, header.columns, {c: pa.string() for c in {*checked, "RecordType"}})
     kinds = table.column("RecordType").to_pylist()
     control = np.array([k in CONTROL_RECORD_TYPES for k in kinds], bool)
     found: list[tuple[int, int, str]] = []
     for position, column in enumerate(checked):
         values = table.column(column).to_pylist()
         date = column in header.dates
-        verdict = _verdicts(sorted({v for v in values if v}), _MS if date else pa.float64())
+        verdict = _verdicts(sorted({v for v in values if v}), date_type if date else pa.float64())
         for i, value in enumerate(values):
             words = None
             if not value:
@@ -730,7 +938,7 @@ def _verdicts(values: list[str], kind: pa.DataType) -> dict[str, object]:
             read(part[: len(part) // 2])
             read(part[len(part) // 2 :])
             return
-        if kind == _MS:
+        if pa.types.is_timestamp(kind):
             stamps = numpy_of(column, np.int64, NAT).astype("datetime64[ms]")
             out.update(zip(part, stamps, strict=True))
         else:
@@ -740,17 +948,18 @@ def _verdicts(values: list[str], kind: pa.DataType) -> dict[str, object]:
     return out
 
 
-def _units(data, header: Header, cost: np.ndarray) -> np.ndarray:
+def _units(cost: np.ndarray, exact: list[str | None] | None) -> np.ndarray:
     """The cost column in exact units: from the float where that is exact, from the written
-    decimal where it is not (see :data:`costlib.money.EXACT_FLOAT_DOLLARS`)."""
+    decimal (``exact``) where it is not (see :data:`costlib.money.EXACT_FLOAT_DOLLARS`)."""
     filled = np.nan_to_num(cost, nan=0.0)
     large = np.abs(filled) >= money.EXACT_FLOAT_DOLLARS
     if not large.any():
         return np.rint(filled * money.UNIT).astype(np.int64)
-    text = _strings(data, header.columns, [header.cost])[header.cost]
-    exact = [money.of_decimal(text[i]) if big else round(v * money.UNIT)
-             for i, (v, big) in enumerate(zip(filled.tolist(), large.tolist(), strict=True))]
-    return money.exact_units(exact)
+    if exact is None:  # (a typed file: the float is the value)
+        return money.units(filled)
+    return money.exact_units([money.of_decimal(exact[i]) if big else round(v * money.UNIT)
+                              for i, (v, big) in enumerate(zip(filled.tolist(), large.tolist(),
+                                                               strict=True))])
 
 
 def _ends_in_a_value(chunk: Chunk, last: str) -> bool:
@@ -762,13 +971,15 @@ def _ends_in_a_value(chunk: Chunk, last: str) -> bool:
     return bool(values) and values[codes[-1]].endswith(("\n", "\r"))
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
-    """A dictionary column as (distinct values, int64 codes)."""
+def _codes(column: pa.ChunkedArray, nulls: Sequence[str] = ("",)
+           ) -> tuple[list[str], np.ndarray]:
+    """A dictionary column as (distinct values, int64 codes); texts meaning "no value"
+    (FOCUS's ``NULL``) read as blanks."""
     values: list[str] = []
     codes = []
     for piece in column.chunks:
         base = len(values)
-        values += piece.dictionary.to_pylist()
+        values += ["" if v is None or v in nulls else v for v in piece.dictionary.to_pylist()]
         indices = numpy_of(piece.indices, np.int32, 0).astype(np.int64)
         codes.append(indices + base if base else indices)
     return values, (np.concatenate(codes) if codes else np.zeros(0, np.int64))

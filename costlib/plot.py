@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +22,63 @@ from matplotlib.axes import Axes
 
 from .spending import OTHER, UNTAGGED, UNTAGGED_LABEL, Spend, fold_counted, fold_users
 
-__all__ = ["OTHER", "UNTAGGED_LABEL", "DollarFormatter", "default_title", "fold_users",
-           "plot_daily", "save_plot"]
+__all__ = ["OTHER", "PALETTE", "UNTAGGED_LABEL", "DollarFormatter", "default_title",
+           "fold_users", "line_style", "plot_daily", "save_plot", "user_color"]
 
 FIGSIZE = (10.0, 5.0)
 DPI = 100
 #: At most this many labelled days on the x axis; every day still gets a minor tick.
 MAX_DAY_LABELS = 10
-_OTHER_STYLE = {"color": "0.55", "linestyle": "--"}
-_UNTAGGED_STYLE = {"color": "0.1", "linestyle": ":"}
+#: Users' colours: tab10 without its grey, then tab20b's darker hues. A user's colour is
+#: picked by its name alone (:func:`user_color`), so it is the same in every plot.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#bcbd22", "#17becf", "#393b79", "#5254a3", "#637939", "#8ca252", "#8c6d31",
+           "#bd9e39", "#843c39", "#ad494a", "#7b4173", "#a55194")
+UNTAGGED_COLOR = "0.3"  #: untagged spend: always this grey, dotted
+OTHER_COLOR = "0.65"  #: the users folded into "other": a lighter grey, dashed
+_OTHER_STYLE = {"color": OTHER_COLOR, "linestyle": "--", "marker": "o"}
+_UNTAGGED_STYLE = {"color": UNTAGGED_COLOR, "linestyle": ":", "marker": "o"}
+
+
+def user_color(name: str) -> str:
+    """The colour of ``name``'s line in every plot: fixed by the name, not by its rank.
+
+    >>> user_color("alice") == user_color("alice"), user_color("(untagged)")
+    (True, '0.3')
+
+    Untagged spend is grey. With more users than colours some share one: then
+    :func:`line_style` tells them apart by the line.
+    """
+    if name == UNTAGGED:
+        return UNTAGGED_COLOR
+    return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
+
+
+def line_style(names: list[str], n_users: int | None = None) -> list[dict]:
+    """Matplotlib styles for the lines ``names``, in order, as :func:`plot_daily` draws them.
+
+    The first ``n_users`` (default: all but ``"other"``/``"untagged"``) are users, coloured
+    by :func:`user_color`, solid with round markers; a user whose colour an earlier line
+    already has is drawn dash-dotted with square markers. Then ``"other"`` (dashed, light
+    grey) and ``"untagged"`` (dotted, grey), as :func:`fold_users` names them.
+
+    >>> [s["color"] for s in line_style(["alice", "other", "untagged"])]
+    ['#5254a3', '0.65', '0.3']
+    """
+    if n_users is None:
+        n_users = sum(name not in (OTHER, UNTAGGED_LABEL, UNTAGGED) for name in names)
+    styles, taken = [], set()
+    for i, name in enumerate(names):
+        if i >= n_users:
+            untagged = name in (UNTAGGED_LABEL, UNTAGGED) and i == len(names) - 1
+            styles.append(dict(_UNTAGGED_STYLE if untagged else _OTHER_STYLE))
+            continue
+        color = user_color(name)
+        shared = color in taken
+        taken.add(color)
+        styles.append({"color": color, "linestyle": "-." if shared else "-",
+                       "marker": "s" if shared else "o"})
+    return styles
 
 
 def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = None,
@@ -69,18 +118,12 @@ def plot_daily(data: Spend | pd.DataFrame, *, top: int = 6, title: str | None = 
         _fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
 
     days = pd.DatetimeIndex(daily.index).to_numpy(dtype="datetime64[ns]")
-    colors = iter(_user_colors())
     lines = []
-    untagged = UNTAGGED in daily.columns and bool((daily[UNTAGGED] != 0).any())
-    for i, name in enumerate(table.columns):
-        if i < n_users:
-            style = {"color": next(colors), "linestyle": "-"}
-        elif untagged and i == len(table.columns) - 1:
-            style = _UNTAGGED_STYLE
-        else:
-            style = _OTHER_STYLE
-        lines += ax.plot(days, table[name].to_numpy(dtype="float64"), marker="o",
-                         markersize=4, linewidth=1.6, label=str(name), **style)
+    names = [str(name) for name in table.columns]
+    styles = line_style(names, n_users)
+    for name, column, style in zip(names, table.columns, styles, strict=True):
+        lines += ax.plot(days, table[column].to_numpy(dtype="float64"), markersize=4,
+                         linewidth=1.6, label=name, **style)
 
     _date_axis(ax, days)
     ax.yaxis.set_major_formatter(DollarFormatter())
@@ -161,14 +204,6 @@ class DollarFormatter(ticker.Formatter):
 def _short(name: str, width: int = 28) -> str:
     """A legend entry's name, cut with an ellipsis so one long tag cannot squeeze the axes."""
     return name if len(name) <= width else name[: width - 1] + "\u2026"
-
-
-def _user_colors() -> list:
-    """tab10 without its grey (kept for "other"), then tab20 for a long ``top``."""
-    from matplotlib import colormaps
-
-    tab10 = [c for i, c in enumerate(colormaps["tab10"].colors) if i != 7]
-    return tab10 + list(colormaps["tab20"].colors) * 10
 
 
 def _date_axis(ax: Axes, days: np.ndarray) -> None:

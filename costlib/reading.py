@@ -30,9 +30,20 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from . import money
+from .errors import BillError
 from .files import parse_name
-from .layout import Bill
-from .parsing import CHUNK_BYTES, NAT, Chunk, Header, Parsed, numpy_of, parse
+from .layout import Bill, tag_matches
+from .parsing import (
+    CHUNK_BYTES,
+    NAT,
+    TAG_PAIR,
+    TAG_SEPARATOR,
+    Chunk,
+    Header,
+    Parsed,
+    numpy_of,
+    parse,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,17 +52,19 @@ __all__ = ["KEY_COLUMNS", "CondensedBill", "read", "read_condensed"]
 
 #: The columns a condensed bill keeps (when the file has them) besides the tags and the cost.
 KEY_COLUMNS = ("InvoiceID", "PayerAccountId", "LinkedAccountId", "RecordType", "ProductName",
-               "UsageStartDate", "UsageEndDate")
+               "UsageStartDate", "UsageEndDate", "Provider")
 BATCH_ROWS = 1 << 16  #: rows summed per key at a time
 _HOUR = 3600 * 10**9
 
 
-def read(source: str | os.PathLike | IO) -> Bill:
+def read(source: str | os.PathLike | IO, *, cost: str | None = None) -> Bill:
     """Read a month's billing file: a ``.csv.zip``, a ``.csv``, an open file or ``s3://b/k``.
 
     Every row and column, typed: ids and tags as text (``""`` when blank), costs and quantities
     as floats, dates as UTC ``datetime64`` (``NaT`` when blank); ``bill.units`` holds the cost
-    column in exact units of 1e-10 dollars.
+    column in exact units of 1e-10 dollars. ``cost`` is the cost basis (``"blended"``,
+    ``"unblended"``, ``"billed"``, ...: see :data:`costlib.layout.COST_COLUMNS`); by default
+    the detailed bill's blended cost, a CUR's unblended cost, a FOCUS export's billed cost.
 
     >>> import costlib
     >>> bill = read(costlib.sample_path())
@@ -61,7 +74,7 @@ def read(source: str | os.PathLike | IO) -> Bill:
     See also :func:`read_condensed` (the same file in bounded memory).
     """
     _refuse_tables(source, "costlib.read()")
-    with parse(source, progress=False) as parsed:
+    with parse(source, progress=False, cost=cost) as parsed:
         header = parsed.header
         texts = [c for c in header.columns if c not in header.numbers + header.dates]
         parts: dict[str, list] = {c: [] for c in header.columns}
@@ -81,13 +94,55 @@ def read(source: str | os.PathLike | IO) -> Bill:
     control = np.concatenate(control)
     cost_units = np.concatenate(units)
     columns = {c: np.concatenate(parts[c]) for c in header.columns}
+    tags = _expand_tags(header, columns, None)
 
     def frame(rows: np.ndarray) -> pd.DataFrame:
         return _frame(header, {c: v[rows] for c, v in columns.items()})
 
     items, controls = frame(~control), frame(control)
     return _bill(Bill, parsed, items, controls, units=money.fit(cost_units[~control]),
-                 control_units=money.fit(cost_units[control]))
+                 control_units=money.fit(cost_units[control]), tag_columns=tags)
+
+
+def _expand_tags(header: Header, columns: dict[str, np.ndarray],
+                 keep: Sequence[str] | None) -> tuple[str, ...]:
+    """Add a column per tag to ``columns`` (in place) where the file writes every tag in one
+    column (FOCUS ``Tags`` as JSON, CUR 2.0's ``resource_tags`` map): the tags ``keep``
+    resolves to, or all; each text is decoded once however many rows share it. The tags."""
+    if not header.tag_text:
+        return header.tags
+    texts = columns[header.tag_text]
+    distinct, codes = np.unique(texts.astype(str), return_inverse=True)
+    decoded = [_decode_tags(header, text) for text in distinct.tolist()]
+    every = sorted({key for tags in decoded for key in tags})
+    chosen = every if keep is None else [t for t in every if any(
+        tag_matches(t, k) for k in keep)]
+    for tag in chosen:
+        if tag in columns:  # (a tag named like a column of the file keeps the column)
+            continue
+        values = np.array([tags.get(tag, "") for tags in decoded] + [""], dtype=object)
+        columns[tag] = values[codes] if len(codes) else values[:0]
+    return tuple(every)
+
+
+def _decode_tags(header: Header, text: str) -> dict[str, str]:
+    """One row's tags from its tag text."""
+    if not text:
+        return {}
+    if header.format.kind == "focus":
+        import json
+
+        try:
+            tags = json.loads(text)
+        except ValueError:
+            raise BillError(f"{header.name}: {header.tag_text} is not JSON "
+                            f"({text[:60]!r})") from None
+        if not isinstance(tags, dict):
+            raise BillError(f"{header.name}: {header.tag_text} is not a JSON object "
+                            f"({text[:60]!r})")
+        return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+    pairs = (pair.partition(TAG_PAIR) for pair in text.split(TAG_SEPARATOR))
+    return {key: value for key, _, value in pairs}
 
 
 def _refuse_tables(source, what: str) -> None:
@@ -100,11 +155,12 @@ def _refuse_tables(source, what: str) -> None:
 
 
 def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The tidy table of some rows: text as ``str``, numbers as floats, dates as UTC."""
+    """The tidy table of some rows: text as ``str``, numbers as floats, dates as UTC (tags
+    decoded from a tag text come after the file's own columns)."""
     import pandas as pd
 
     data = {}
-    for column in header.columns:
+    for column in [*header.columns, *(c for c in columns if c not in header.columns)]:
         values = columns[column]
         if column in header.dates:
             data[column] = _datetimes(values)
@@ -112,7 +168,7 @@ def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
             data[column] = pd.Series(values, dtype="float64")
         else:
             data[column] = pd.Series(values, dtype="str")
-    return pd.DataFrame(data, columns=list(header.columns))
+    return pd.DataFrame(data, columns=list(data))
 
 
 def _datetimes(ns: np.ndarray) -> pd.Series:
@@ -129,7 +185,7 @@ def _bill(kind: type[Bill], parsed: Parsed, items: pd.DataFrame, controls: pd.Da
                 account=from_name.account or _first(table, controls, "PayerAccountId"),
                 month=parsed.month, kind=parsed.kind,
                 invoice_id=_first(table, controls, "InvoiceID"),
-                cost_column=parsed.header.cost, **extra)
+                cost_column=parsed.header.cost, cost_basis=parsed.header.basis, **extra)
 
 
 def _first(items: pd.DataFrame, controls: pd.DataFrame, column: str) -> str | None:
@@ -175,14 +231,15 @@ class CondensedBill(Bill):
 
 
 def read_condensed(source, tag: str | Sequence[str] | None = None, *,
-                   progress: bool | None = None, chunk_bytes: int = CHUNK_BYTES
-                   ) -> CondensedBill:
+                   cost: str | None = None, progress: bool | None = None,
+                   chunk_bytes: int = CHUNK_BYTES) -> CondensedBill:
     """Read a month's billing file in bounded memory, its charges summed per distinct key.
 
     ``source`` is what :func:`read` takes. ``tag`` names the tag columns to keep (one, or a
     fallback chain, as :func:`costlib.spend` takes it); ``None`` keeps them all (fewer tags,
-    fewer distinct keys, less memory). ``progress`` shows a progress bar when the read takes more
-    than a moment: ``None`` in a terminal or a notebook, ``True`` always, ``False`` never.
+    fewer distinct keys, less memory). ``cost`` is the cost basis, as :func:`read` takes it.
+    ``progress`` shows a progress bar when the read takes more than a moment: ``None`` in a
+    terminal or a notebook, ``True`` always, ``False`` never.
 
     The invoice check, spend per user and per day, windows, zones and spreading answer on it
     exactly as on :func:`read`'s table. Rows lasting more than an hour (tax, fees) are kept one
@@ -190,12 +247,13 @@ def read_condensed(source, tag: str | Sequence[str] | None = None, *,
     """
     _refuse_tables(source, "read_condensed()")
     keep = None if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
-    with parse(source, columns=[*KEY_COLUMNS, *(keep or ())] if keep is not None else None,
-               chunk_bytes=chunk_bytes, progress=progress) as parsed:
+    with parse(source, columns=None if keep is None else [*KEY_COLUMNS, *keep],
+               chunk_bytes=chunk_bytes, progress=progress, cost=cost) as parsed:
         header = parsed.header
-        wanted = header.tags if keep is None else [t for t in header.tags if t in keep]
-        condenser = _Condenser(header, [c for c in header.columns
-                                        if c in KEY_COLUMNS or c in wanted])
+        wanted = header.tags if keep is None else [
+            t for t in header.tags if any(tag_matches(t, k) for k in keep)]
+        condenser = _Condenser(header, [c for c in header.columns if c in KEY_COLUMNS
+                                        or c in wanted or c == header.tag_text], keep)
         for chunk in parsed:
             condenser.take(chunk)
     return condenser.bill(parsed)
@@ -205,8 +263,8 @@ class _Condenser:
     """Sums a file's charge rows per key, a batch at a time, and sums the sums again now and
     then so that memory stays bounded; keeps the total rows whole."""
 
-    def __init__(self, header: Header, keys: list[str]) -> None:
-        self.header, self.keys = header, keys
+    def __init__(self, header: Header, keys: list[str], tags: Sequence[str] | None) -> None:
+        self.header, self.keys, self.tags = header, keys, tags
         self.codes = {c: _Codes() for c in keys}
         self.parts: list[tuple[list[np.ndarray], np.ndarray, np.ndarray]] = []
         self.singles: list[tuple[list[np.ndarray], np.ndarray]] = []
@@ -300,21 +358,23 @@ class _Condenser:
             counts = np.concatenate([counts, np.ones(len(units) - len(counts), np.int64)])
         units = money.fit(np.asarray(units))
         header = self.header
-        items = {}
+        columns = {}
         for column, codes in zip(self.keys, keys, strict=True):
             values = np.asarray(self.codes[column].values,
                                 dtype=np.int64 if column in header.dates else object)
-            picked = values[codes] if len(values) else values[:0]
-            items[column] = (_datetimes(picked) if column in header.dates
-                             else pd.Series(picked, dtype="str"))
+            columns[column] = values[codes] if len(values) else values[:0]
+        file_tags = _expand_tags(header, columns, self.tags)
+        items = {c: _datetimes(v) if c in header.dates else pd.Series(v, dtype="str")
+                 for c, v in columns.items()}
         items[header.cost] = pd.Series(money.to_dollars(units), dtype="float64")
-        items = pd.DataFrame(items)[[c for c in header.columns if c in items]]
+        order = [c for c in header.columns if c in items]
+        items = pd.DataFrame(items)[order + [c for c in items if c not in order]]
         controls = _frame(header, {c: np.concatenate(v) if v else np.zeros(
             0, np.int64 if c in header.dates else object) for c, v in self.controls.items()})
         control_units = money.fit(np.concatenate(self.control_units)) if self.control_units \
             else np.zeros(0, np.int64)
         return _bill(CondensedBill, parsed, items, controls, units=units,
-                     control_units=control_units, file_tags=header.tags, rows=counts)
+                     control_units=control_units, file_tags=file_tags, rows=counts)
 
 
 class _Codes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from . import money
 from .invoice import InvoiceCheck, check_invoice
 from .layout import KINDS, printable
 from .reading import Bill
-from .spending import Spend, spend
+from .spending import UNTAGGED, Spend, spend
 from .timezones import UTC, When
 
 
@@ -23,6 +23,8 @@ class Report:
     bill: Bill
     invoice: InvoiceCheck
     spend: Spend
+    #: The same spend split by usage account, line item type and (FOCUS) provider.
+    breakdowns: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The ``--json`` object: amounts in dollars, unrounded, from exact sums."""
@@ -39,11 +41,14 @@ class Report:
             "tag": s.tags[0] if len(s.tags) == 1 else list(s.tags),
             "tz": s.tz,
             "window": {"start": _iso(s.start), "end": _iso(s.end)},
-            "blended_total": s.total,
+            "cost": self.bill.cost_basis,
+            "total": s.total,
+            **({"blended_total": s.total} if self.bill.cost_basis == "blended" else {}),
             "invoice": self.invoice.as_dict(),
             "users": _amounts(s.users, s.table.sum(axis=0)),
             "users_add_up": s.users_add_up,
             "daily": daily,
+            **self.breakdowns,
             **_many(self.bill),
         }
 
@@ -94,8 +99,21 @@ def report(bill: Bill, tag: str | Sequence[str] | None = None, *, tz: str = UTC,
     >>> week.as_dict()["blended_total"], week.invoice.matches
     (616.5102318711, True)
 """
+    window = dict(start=start, end=end, tz=tz, spread=spread)
+    breakdowns = {}
+    for key, column in BREAKDOWNS.items():
+        if column in bill.items.columns:
+            by = spend(bill, column, strict=False, **window)
+            split = _amounts([NONE if u == UNTAGGED else u for u in by.users],
+                             by.table.sum(axis=0))
+            breakdowns[key] = {k: v for k, v in split.items() if v or k != NONE}
     return Report(bill=bill, invoice=check_invoice(bill, invoice),
-                  spend=spend(bill, tag, start=start, end=end, tz=tz, spread=spread))
+                  spend=spend(bill, tag, **window), breakdowns=breakdowns)
+
+
+#: The JSON's splits of the spend, and the column each is by.
+BREAKDOWNS = {"by_account": "LinkedAccountId", "by_type": "RecordType", "providers": "Provider"}
+NONE = "(none)"  #: how a split names rows with no value (an account left blank)
 
 
 def _many(bill: Bill) -> dict:
@@ -156,3 +174,28 @@ def _iso(t: np.datetime64 | None) -> str | None:
 
 def _weekday(day: np.datetime64) -> str:
     return ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")[int(day.astype("int64")) % 7]
+
+
+def tag_coverage(bill: Bill) -> dict:
+    """Each tag key of ``bill`` with the share of the spend (by absolute amount) on rows that
+    carry it and how many distinct values it has: the first thing asked of a new bill.
+
+    >>> import costlib
+    >>> tags = tag_coverage(costlib.read(costlib.sample_path()))["tags"]
+    >>> round(tags["user:Owner"]["share"], 2), tags["user:Owner"]["values"]
+    (0.95, 6)
+    """
+    units = np.asarray(bill.cost_units)
+    weight = np.abs(units.astype(np.float64))
+    whole = float(weight.sum()) or 1.0
+    tags = {}
+    for tag in bill.tags:
+        if tag not in bill.items.columns:
+            continue
+        values = bill.items[tag].to_numpy(dtype=object)
+        carried = values != ""
+        tags[tag] = {"share": float(weight[carried].sum()) / whole,
+                     "values": len(set(values[carried].tolist()))}
+    return {"file": os.path.basename(bill.name), "kind": bill.kind, "cost": bill.cost_basis,
+            "total": money.dollars(money.total(units)),
+            "tags": dict(sorted(tags.items(), key=lambda kv: -kv[1]["share"]))}

@@ -98,7 +98,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import OptionError
-from .layout import KINDS  # the kinds of file a sample can be: one spelling everywhere
+from .layout import DETAILED_KINDS as KINDS  # the kinds a sample can be: one spelling
 
 SAMPLE_ACCOUNT = "012345678901"
 ACCOUNT_NAME = "ocean-lab"
@@ -1158,3 +1158,111 @@ def write_samples(directory: str | os.PathLike) -> list[Path]:
     """Write the six sample files of ``SAMPLES`` into ``directory`` and return their paths."""
     folder = Path(directory)
     return [write_bill(folder / name, **kwargs) for name, kwargs in SAMPLES.items()]
+
+
+#: The month of the bundled sample in today's formats: (file name, format), written by
+#: :func:`write_formats` from the very rows of the detailed bill (so every answer agrees).
+FORMATS = {
+    f"{SAMPLE_ACCOUNT}-cur-2026-02.csv.gz": "cur",
+    f"{SAMPLE_ACCOUNT}-cur-2026-02.snappy.parquet": "cur-parquet",
+    f"{SAMPLE_ACCOUNT}-cur2-2026-02.parquet": "cur2",
+    f"{SAMPLE_ACCOUNT}-focus-2026-02.csv": "focus",
+}
+#: A detailed bill's record types as a CUR's line item types and FOCUS's charge categories.
+_LINE_ITEM_TYPES = {"LineItem": "Usage", "Usage": "Usage", "DiscountedUsage": "DiscountedUsage",
+                    "Tax": "Tax"}
+_CHARGE_CATEGORIES = {"Usage": "Usage", "DiscountedUsage": "Usage", "Tax": "Tax",
+                      "Credit": "Credit"}
+
+
+def write_formats(directory: str | os.PathLike, month: str = "2026-02", seed: int = 0
+                  ) -> list[Path]:
+    """Write the native sample month (``make_bill(month, seed=seed)``) as a legacy CUR (CSV.gz
+    and Parquet), a CUR 2.0 Parquet and a FOCUS 1.0 CSV, and return their paths.
+
+    The charge rows are the detailed bill's, renamed: unblended cost is the CUR's default and
+    FOCUS's billed cost, tags become ``resourceTags/user:Owner``, ``resource_tags_user_owner``,
+    CUR 2.0's ``resource_tags`` map and FOCUS's JSON ``Tags``; total rows have no place there.
+    A credit (``AWS Research Credits``) is a ``Credit`` line item.
+    """
+    import gzip
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = list(csv.DictReader(io.StringIO(make_bill(month, seed=seed).decode("utf-8"))))
+    rows = [r for r in rows if r["RecordType"] not in ("AccountTotal", "Rounding",
+                                                         "InvoiceTotal", "StatementTotal")]
+    tags = [c for c in rows[0] if ":" in c]
+
+    def kind(row: dict) -> str:
+        return "Credit" if row["ProductName"] == CREDIT_PRODUCT else _LINE_ITEM_TYPES.get(
+            row["RecordType"], "Usage")
+
+    def iso(text: str) -> str:
+        return f"{text.replace(' ', 'T')}.000Z" if text else ""
+
+    start = f"{month}-01T00:00:00.000Z"
+    cur = [{"identity/LineItemId": r["RecordId"], "bill/InvoiceId": r["InvoiceID"],
+            "bill/PayerAccountId": r["PayerAccountId"], "bill/BillingPeriodStartDate": start,
+            "lineItem/UsageAccountId": r["LinkedAccountId"], "lineItem/LineItemType": kind(r),
+            "lineItem/UsageStartDate": iso(r["UsageStartDate"]),
+            "lineItem/UsageEndDate": iso(r["UsageEndDate"]),
+            "lineItem/ProductCode": _PRODUCT_CODES.get(r["ProductName"], ""),
+            "lineItem/UsageType": r["UsageType"], "lineItem/UsageAmount": r["UsageQuantity"],
+            "lineItem/UnblendedCost": r["UnBlendedCost"], "lineItem/BlendedCost": r["BlendedCost"],
+            "lineItem/LineItemDescription": r["ItemDescription"],
+            "lineItem/ResourceId": r["ResourceId"], "product/ProductName": r["ProductName"],
+            **{f"resourceTags/{t}": r[t] for t in tags}} for r in rows]
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {fmt: folder / name for name, fmt in FORMATS.items()}
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, list(cur[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(cur)
+    paths["cur"].write_bytes(gzip.compress(text.getvalue().encode(), mtime=0))
+
+    def column(name: str, values: list[str]) -> pa.Array:
+        if name.endswith(("_date",)):
+            stamps = [None if not v else v.removesuffix("Z") for v in values]
+            return pa.array(np.array(stamps, dtype="datetime64[ms]"), pa.timestamp("ms")
+                            ).cast(pa.timestamp("ms", tz="UTC"))
+        if name.endswith(("_cost", "_amount")):
+            return pa.array([float(v) if v else None for v in values], pa.float64())
+        return pa.array(values, pa.string())
+
+    native = {snake(c): [r[c] for r in cur] for c in cur[0] if not c.startswith("resourceTags/")}
+    legacy = {**native, **{f"resource_tags_{snake(t)}": [r[t] for r in rows] for t in tags}}
+    pq.write_table(pa.table({c: column(c, v) for c, v in legacy.items()}),
+                   paths["cur-parquet"], compression="snappy")
+    maps = pa.array([[(snake(t), r[t]) for t in tags if r[t]] for r in rows],
+                    pa.map_(pa.string(), pa.string()))
+    cur2 = {c: column(c, v) for c, v in native.items()}
+    cur2.update({"resource_tags": maps, "billing_period": pa.array([month] * len(rows))})
+    pq.write_table(pa.table(cur2), paths["cur2"], compression="snappy")
+
+    focus = [{"BillingAccountId": r["PayerAccountId"], "SubAccountId": r["LinkedAccountId"],
+              "ChargeCategory": _CHARGE_CATEGORIES[kind(r)], "ProviderName": "AWS",
+              "ServiceName": r["ProductName"], "ChargePeriodStart": r["UsageStartDate"] or "NULL",
+              "ChargePeriodEnd": r["UsageEndDate"] or "NULL", "BilledCost": r["UnBlendedCost"],
+              "EffectiveCost": r["UnBlendedCost"], "ListCost": r["UnBlendedCost"],
+              "ConsumedQuantity": r["UsageQuantity"] or "NULL", "ResourceId": r["ResourceId"],
+              "Tags": json.dumps({t: r[t] for t in tags if r[t]}, ensure_ascii=False)
+              if any(r[t] for t in tags) else "NULL"} for r in rows]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, list(focus[0]), lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writeheader()
+    writer.writerows(focus)
+    paths["focus"].write_text(text.getvalue(), encoding="utf-8")
+    return list(paths.values())
+
+
+def snake(name: str) -> str:
+    """``lineItem/UsageStartDate`` -> ``line_item_usage_start_date`` (as
+    :func:`costlib.layout.snake`)."""
+    from .layout import snake as layout_snake
+
+    return layout_snake(name)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import money
 from .errors import BillError, BillNotFoundError, CostlibError, OptionError
-from .files import parse_name
+from .files import is_manifest, manifest_parts, parse_name
 from .invoice import InvoiceCheck, check_invoice
 from .layout import first_line
 from .parsing import NAT
@@ -110,11 +110,14 @@ class Scan(CondensedBill):
 
 
 def scan(paths: str | os.PathLike | Iterable[str | os.PathLike],
-         tag: str | Sequence[str] | None = None, *, jobs: int | None = None, client=None,
-         keep_going: bool = False, progress: bool | None = None) -> Scan:
+         tag: str | Sequence[str] | None = None, *, cost: str | None = None,
+         jobs: int | None = None, client=None, keep_going: bool = False,
+         progress: bool | None = None) -> Scan:
     """Read many billing files (files, folders, globs, ``s3://bucket/prefix/``) into one bill.
 
-    ``tag`` is what :func:`costlib.read_condensed` keeps. The files are read in a process
+    ``tag`` is what :func:`costlib.read_condensed` keeps, ``cost`` the cost basis it sums
+    (every file must have it: files of different bases are not added). A manifest
+    (``...-Manifest.json``) stands for the parts of its month. The files are read in a process
     pool of ``jobs`` processes (default: half the cores, :func:`default_jobs`, as each read
     keeps two cores busy; ``1``: here, one after the other), or on
     a Dask cluster when ``client`` (a ``dask.distributed.Client``) is given. A file that cannot
@@ -127,11 +130,11 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike],
         raise OptionError(f"jobs must be a whole number of at least 1, not {jobs!r}")
     keep = None if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     if client is not None:
-        results = _on_dask(client, names, keep)
+        results = _on_dask(client, names, keep, cost)
     elif len(names) == 1 or (jobs or default_jobs()) == 1:
-        results = ((i, condense(name, keep)) for i, name in enumerate(names))
+        results = ((i, condense(name, keep, cost)) for i, name in enumerate(names))
     else:
-        results = _on_pool(min(jobs or default_jobs(), len(names)), names, keep)
+        results = _on_pool(min(jobs or default_jobs(), len(names)), names, keep, cost)
     answers: dict[int, FileAnswer] = {}
     refused: dict[int, Refused] = {}
     total, pending = None, []
@@ -144,6 +147,10 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike],
                 refused[i] = piece
                 continue
             bill, answers[i] = piece
+            if pending and bill.cost_basis != pending[0].cost_basis or total is not None and \
+                    bill.cost_basis != total.cost_basis:
+                raise OptionError(f"{bill.name}: its cost is {bill.cost_basis}, the files "
+                                  "before it another; give --cost to sum one basis")
             pending.append(bill)
             if len(pending) >= PENDING:
                 total, pending = combine([total, *pending] if total else pending), []
@@ -161,12 +168,12 @@ def default_jobs() -> int:
     return max(1, (os.cpu_count() or 1) // 2)
 
 
-def condense(name: str, tag: Sequence[str] | None = None
+def condense(name: str, tag: Sequence[str] | None = None, cost: str | None = None
              ) -> tuple[CondensedBill, FileAnswer] | Refused:
     """One file, condensed and checked against its own invoice, where it is read (a pool's
     process, a Dask worker); a file that cannot be read gives a :class:`Refused`."""
     try:
-        bill = read_condensed(name, tag, progress=False)
+        bill = read_condensed(name, tag, cost=cost, progress=False)
         if bill.kind == "invoice-report":
             raise BillError(f"{name}: a monthly invoice report, not a detailed bill: added to "
                             "the detailed bills it would count the month twice")
@@ -322,7 +329,7 @@ def _instants(items: pd.DataFrame, column: str) -> np.ndarray:
 
 # --- where the files are read -----------------------------------------------------------------
 
-def _on_pool(jobs: int, names: list[str], keep) -> Iterator[tuple[int, object]]:
+def _on_pool(jobs: int, names: list[str], keep, cost) -> Iterator[tuple[int, object]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -330,7 +337,7 @@ def _on_pool(jobs: int, names: list[str], keep) -> Iterator[tuple[int, object]]:
     # accounted to it) and never a fork of a process that runs threads
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = {pool.submit(condense, name, keep): i for i, name in enumerate(names)}
+        futures = {pool.submit(condense, name, keep, cost): i for i, name in enumerate(names)}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
@@ -339,10 +346,10 @@ def _on_pool(jobs: int, names: list[str], keep) -> Iterator[tuple[int, object]]:
                 future.cancel()
 
 
-def _on_dask(client, names: list[str], keep) -> Iterator[tuple[int, object]]:
+def _on_dask(client, names: list[str], keep, cost) -> Iterator[tuple[int, object]]:
     from distributed import as_completed
 
-    futures = client.map(condense, names, tag=keep, pure=False)
+    futures = client.map(condense, names, tag=keep, cost=cost, pure=False)
     index = {future.key: i for i, future in enumerate(futures)}
     try:
         for future, piece in as_completed(futures, with_results=True):
@@ -390,7 +397,9 @@ def billing_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
     found: list[str] = []
     for path in paths:
         text = os.fspath(path)
-        if text.startswith("s3://"):
+        if is_manifest(text):
+            found += manifest_parts(text)
+        elif text.startswith("s3://"):
             found += [text] if _is_file_url(text) else _s3_bills(text)
         elif os.path.isdir(text):
             bills = sorted(str(p) for p in Path(text).rglob("*") if p.is_file() and _is_bill(p))
@@ -412,10 +421,13 @@ def billing_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
 
 
 def one_file(paths: Sequence[str]) -> str | None:
-    """The path when ``paths`` names a single file as it is (no folder, glob or prefix)."""
+    """The path when ``paths`` names a single file as it is (no folder, glob, prefix or
+    manifest)."""
     if len(paths) != 1:
         return None
     text = os.fspath(paths[0])
+    if is_manifest(text):
+        return None
     if text.startswith("s3://"):
         return text if _is_file_url(text) else None
     return None if os.path.isdir(text) or glob.has_magic(text) else text

@@ -172,7 +172,9 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
 
     ``strict`` refuses a file that has tag columns but none of ``tags`` (a typo, most likely).
     """
-    present = [t for t in tags if t in bill.items.columns]
+    present = [c for c in dict.fromkeys(t if t in bill.items.columns else bill.tag_column(t)
+                                        for t in tags)
+               if c is not None and c in bill.items.columns]
     if strict and not present and bill.tags:
         have = ", ".join(bill.tags) or "none"
         raise OptionError(f"{bill.name}: no tag column {' or '.join(tags)} "

@@ -24,7 +24,8 @@ def zone(name: str) -> ZoneInfo:
     """The named IANA zone, or one clear error for a name that is not one."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, IsADirectoryError):
+        # (IsADirectoryError: a region such as "Pacific" with some tzdata package versions)
         raise OptionError(f"unknown time zone {name!r} (use an IANA name such as "
                           f"{PACIFIC!r} or 'UTC')") from None
 

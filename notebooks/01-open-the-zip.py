@@ -242,7 +242,9 @@ else:
     print("COSTLIB_S3_BILL is not set: the S3 read is skipped (it needs AWS credentials)")
 
 # %% [markdown]
-# ## Exercise
+# ## Exercises
+#
+# ### Exercise 1: untagged rows
 #
 # How many rows have no `user:Owner` tag (an empty string)? Use `rows` and `col`.
 #
@@ -253,6 +255,25 @@ else:
 # ```
 # That counts the total rows at the end of the file too: they have no tags at all. Lesson 2
 # tells them apart.
+# </details>
+#
+# ### Exercise 2: predict, then break the header
+#
+# Read the spreadsheet copy (`copy`) with plain `utf-8` instead of `utf-8-sig`, build `col`
+# from its header as above, and look up `col["InvoiceID"]`. **Predict** what happens before
+# you run it. Which other columns still work?
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# bad = next(csv.reader(io.StringIO(copy.decode("utf-8"), newline="")))
+# bad_col = {column: i for i, column in enumerate(bad)}
+# bad_col["InvoiceID"]       # KeyError: the key is '\ufeffInvoiceID'
+# bad_col["BlendedCost"]     # works: only the first column name carries the mark
+# ```
+# A `KeyError` on a column you can *see* in the file is the mark's signature: the first
+# name starts with the invisible character `\ufeff`. Every other column reads fine, which is
+# why the bug hides until someone needs the first column.
 # </details>
 
 # %% [markdown]
@@ -267,14 +288,30 @@ else:
 # %% [markdown]
 # ## Check your understanding
 #
-# Run the cell: every line must pass.
+# How many rows of the file belong to the second linked account, `012345678902`? Count
+# them by hand from `rows` and `col` (compare the id as text); replace `...` and run both
+# cells. The second one says whether you got it.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# rows_of_02 = sum(1 for r in rows if r[col["LinkedAccountId"]] == "012345678902")
+# ```
+# </details>
 
 # %%
-assert (account, month) == ("012345678901", "2026-02")
-assert len(header) == 26 and header[col["BlendedCost"]] == "BlendedCost"
-assert len(rows) == len(bill.items) + len(bill.controls)
-assert all(len(r) == len(header) for r in rows)  # csv kept every row whole
-print("all checks pass")
+rows_of_02 = ...   # a whole number
+
+# %%
+expected = sum(int((table["LinkedAccountId"] == "012345678902").sum())
+               for table in (bill.items, bill.controls))   # costlib's count
+if rows_of_02 is ...:
+    print("not answered yet: replace ... above with your code, then run both cells")
+else:
+    assert rows_of_02 == expected, (
+        f"rows_of_02 is {rows_of_02}: count the rows whose LinkedAccountId is the text "
+        '"012345678902" (an int would lose the leading zero)')
+    print("right:", rows_of_02, "rows")
 
 # %% [markdown]
 # ## What's next

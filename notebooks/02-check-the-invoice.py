@@ -18,14 +18,16 @@
 # - Which rows of a billing file cost money, and which only state totals?
 # - Does the month's blended cost reproduce the invoice to the cent?
 # - Why sum money with `decimal` rather than `float`?
-# - What changes with a CloudCheckr copy of the file, or a month that is still open?
+# - *(optional part)* What changes with a reseller's copy of the file, or a month that is
+#   still open?
 #
 # **Objectives**
 # - Separate charge rows from total rows by `RecordType`.
 # - Sum costs exactly with `decimal.Decimal` and show how `float` sums drift.
 # - Reproduce the `InvoiceTotal` row from the charges and the `Rounding` row.
-# - Check a CloudCheckr copy against AWS's invoice report, accounting for the reseller's
-#   custom charge, and recognise an open month.
+# - *(optional part)* Explain blended rates (reservations), check a CloudCheckr copy against
+#   AWS's invoice report, accounting for the reseller's custom charge, and recognise an open
+#   month.
 #
 # ## Prerequisites
 #
@@ -34,7 +36,10 @@
 # | [Lesson 1: open the zip](01-open-the-zip.ipynb) | Necessary | `zipfile`, `csv`, columns by name |
 # | Floating-point numbers | Helpful | [Python tutorial: floating point](https://docs.python.org/3/tutorial/floatingpoint.html) |
 #
-# **Time:** 25 minutes teaching, 10 minutes exercises.
+# **Time:** 20 minutes teaching, 15 minutes exercises; the optional part, 20 minutes more.
+#
+# The lesson has a core, up to "Check your understanding", and an optional part after it.
+# Lessons 3 to 6 need the core only.
 
 # %% [markdown]
 # ## Imports
@@ -129,35 +134,6 @@ exact
 # cent sums of thousands of rows, and with exact sums "equal" can mean equal.
 
 # %% [markdown]
-# ## Blended or unblended?
-#
-# Consolidated billing *blends* the rates of linked accounts that share reservations, so one
-# account's hours can cost more in `BlendedCost` and another's less than in `UnBlendedCost`.
-# Per account the two differ; over the whole bill they are the same money. The invoice and
-# the billing console use blended cost.
-
-# %%
-per_account = {}
-for row in charges:
-    blended, unblended = per_account.get(row[col["LinkedAccountId"]], (Decimal(0), Decimal(0)))
-    per_account[row[col["LinkedAccountId"]]] = (blended + Decimal(row[col["BlendedCost"]]),
-                                                unblended + Decimal(row[col["UnBlendedCost"]]))
-for account, (blended, unblended) in sorted(per_account.items()):
-    print(f"{account}  blended {blended:>14.8f}  unblended {unblended:>14.8f}")
-print("blended total == unblended total:",
-      sum(b for b, _ in per_account.values()) == sum(u for _, u in per_account.values()))
-
-# %% [markdown]
-# Each `AccountTotal` row states exactly its account's blended line items:
-
-# %%
-for row in rows:
-    if row[col["RecordType"]] == "AccountTotal":
-        account = row[col["LinkedAccountId"]]
-        assert Decimal(row[col["BlendedCost"]]) == per_account[account][0], account
-print("account totals agree")
-
-# %% [markdown]
 # ## Charges + rounding = invoice, to the cent
 #
 # The invoice is in whole cents; the charges are not. AWS writes the difference into the
@@ -187,10 +163,133 @@ assert abs(Decimal(str(check.charges)) - exact) < Decimal("1e-8")
 assert costlib.blended_total(bill) == check.charges
 
 # %% [markdown]
-# ## The CloudCheckr copy and its custom charge
+# ## Exercises
 #
-# The `copydbr` bucket actually held copies made by CloudCheckr for the reseller (DLT). They
-# look like the DBR but differ in ways that matter:
+# ### Exercise 1: predict, then break the sum
+#
+# **Predict**: if you summed `BlendedCost` over *every* row, total rows included, about how
+# many times the invoice would you get? Count the kinds of total rows above, then compute it
+# and divide by `totals["InvoiceTotal"]`.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# everything = sum(Decimal(row[col["BlendedCost"]]) for row in rows)
+# everything / totals["InvoiceTotal"]
+# ```
+# About 4: the line items; the `AccountTotal` rows (the same money again, account by
+# account); `InvoiceTotal` and `StatementTotal` (each the whole bill); plus the `Rounding`
+# row. A check that compares this sum with the invoice fails loudly; a report that shows it
+# per user quietly counts some users four times.
+# </details>
+#
+# ### Exercise 2: a single-account file
+#
+# The January file of a single (not consolidated) account,
+# `012345678901-aws-billing-detailed-line-items-2026-01.csv`, has no blended columns. Which
+# column holds its costs? Check its charges against its invoice by hand, then with costlib.
+# `costlib sample` writes it (and more months) into a folder:
+# `paths = sample.write_samples(tempfile.mkdtemp())`.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# paths = sample.write_samples(tempfile.mkdtemp())
+# (january,) = [p for p in paths if "line-items-2026-01" in p.name]
+# j_header, j_rows = read_rows(january)
+# j = {name: i for i, name in enumerate(j_header)}            # "Cost", not "BlendedCost"
+# j_charges = sum(Decimal(r[j["Cost"]]) for r in j_rows if r[j["RecordType"]] not in TOTAL_ROWS)
+# j_totals = {r[j["RecordType"]]: Decimal(r[j["Cost"]]) for r in j_rows
+#             if r[j["RecordType"]] in TOTAL_ROWS}
+# assert j_charges + j_totals["Rounding"] == j_totals["InvoiceTotal"]
+# costlib.check_invoice(costlib.read(january))
+# ```
+# </details>
+
+# %% [markdown]
+# ## Check your understanding
+#
+# How much did Amazon S3 (`ProductName` `Amazon Simple Storage Service`) cost this month,
+# exactly? Sum its charge rows by hand, as a `Decimal`; replace `...` and run both cells.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# s3_cost = sum(Decimal(row[col["BlendedCost"]]) for row in charges
+#               if row[col["ProductName"]] == "Amazon Simple Storage Service")
+# ```
+# </details>
+
+# %%
+s3_cost = ...   # a Decimal
+
+# %%
+items = bill.items
+expected = items.loc[items["ProductName"] == "Amazon Simple Storage Service", "BlendedCost"].sum()
+if s3_cost is ...:
+    print("not answered yet: replace ... above with your code, then run both cells")
+else:
+    assert isinstance(s3_cost, Decimal), (
+        f"s3_cost is a {type(s3_cost).__name__}: sum Decimal(...) of each cost, not float")
+    assert abs(float(s3_cost) - expected) < 1e-6, (
+        f"s3_cost is {s3_cost}: keep the charge rows of Amazon Simple Storage Service only")
+    print("right:", s3_cost)
+
+# %% [markdown]
+# ## Optional: resellers, reservations and open months
+#
+# Skip this part on a first reading; come back when your files come from a reseller (the
+# `copydbr` bucket's do) or when you look at the current month. It adds four ideas, one
+# section each.
+#
+# ### Who is who: AWS, DLT and CloudCheckr
+#
+# The ocean-lab account does not pay AWS directly. It buys AWS through a **reseller**, DLT
+# (DLT Solutions, which sells AWS to public-sector and research customers): AWS bills DLT,
+# and DLT bills the lab, adding its own fee. DLT watches its customers' spend with
+# **CloudCheckr**, a cost-management service, and it is CloudCheckr that wrote the copies of
+# the billing files into the `copydbr` bucket. So three parties write amounts: AWS (the
+# DBR, and AWS's invoice to DLT), CloudCheckr (the copies) and DLT (its invoice to the lab).
+#
+# ### Reservations, and blended or unblended cost
+#
+# A **reservation** (a Reserved Instance) is a promise to pay for one kind of machine, say
+# an `m5.xlarge` in Oregon, for one or three years, in exchange for a lower hourly rate.
+# With consolidated billing, all linked accounts of the payer share the reservations: in
+# each hour the discount goes to whichever account runs a matching machine. To share it
+# out, consolidated billing *blends* the rates: in `BlendedCost` every account running that
+# kind of machine pays one rate, between the reserved and the on-demand one, while
+# `UnBlendedCost` keeps each account's own rate. So one account's hours can cost more in
+# `BlendedCost` and another's less than in `UnBlendedCost`.
+# Per account the two differ; over the whole bill they are the same money. The invoice and
+# the billing console use blended cost.
+
+# %%
+per_account = {}
+for row in charges:
+    blended, unblended = per_account.get(row[col["LinkedAccountId"]], (Decimal(0), Decimal(0)))
+    per_account[row[col["LinkedAccountId"]]] = (blended + Decimal(row[col["BlendedCost"]]),
+                                                unblended + Decimal(row[col["UnBlendedCost"]]))
+for account, (blended, unblended) in sorted(per_account.items()):
+    print(f"{account}  blended {blended:>14.8f}  unblended {unblended:>14.8f}")
+print("blended total == unblended total:",
+      sum(b for b, _ in per_account.values()) == sum(u for _, u in per_account.values()))
+
+# %% [markdown]
+# Each `AccountTotal` row states exactly its account's blended line items:
+
+# %%
+for row in rows:
+    if row[col["RecordType"]] == "AccountTotal":
+        account = row[col["LinkedAccountId"]]
+        assert Decimal(row[col["BlendedCost"]]) == per_account[account][0], account
+print("account totals agree")
+
+# %% [markdown]
+# ### The CloudCheckr copy and its custom charge
+#
+# The `copydbr` bucket holds CloudCheckr's copies, made for DLT. They look like the DBR but
+# differ in ways that matter:
 # `RecordType` is `Usage`, `DiscountedUsage` or `Tax`; there are **no total rows**; and the
 # reseller adds one `LineItem`, the *custom charge*, 10% of all other spend.
 #
@@ -266,7 +365,7 @@ assert costlib.check_invoice(m_bill, resellers_invoice).matches
 resellers_invoice
 
 # %% [markdown]
-# ## An open month
+# ### An open month
 #
 # The file for the current month is rewritten several times a day until AWS closes it.
 # Until then `InvoiceID` reads `Estimated` and there is no invoice to check against: the
@@ -278,45 +377,17 @@ print(november.invoice_id, november.closed)
 print(costlib.check_invoice(november))
 
 # %% [markdown]
-# ## Exercise
-#
-# The January file of a single (not consolidated) account,
-# `012345678901-aws-billing-detailed-line-items-2026-01.csv`, has no blended columns. Which
-# column holds its costs? Check its charges against its invoice by hand, then with costlib.
-#
-# <details><summary>Solution</summary>
-#
-# ```python
-# j_header, j_rows = read_rows(pick("line-items-2026-01"))
-# j = {name: i for i, name in enumerate(j_header)}            # "Cost", not "BlendedCost"
-# j_charges = sum(Decimal(r[j["Cost"]]) for r in j_rows if r[j["RecordType"]] not in TOTAL_ROWS)
-# j_totals = {r[j["RecordType"]]: Decimal(r[j["Cost"]]) for r in j_rows
-#             if r[j["RecordType"]] in TOTAL_ROWS}
-# assert j_charges + j_totals["Rounding"] == j_totals["InvoiceTotal"]
-# costlib.check_invoice(costlib.read(pick("line-items-2026-01")))
-# ```
-# </details>
-
-# %% [markdown]
 # ## Key points
 #
 # - Charge rows cost money; `AccountTotal`, `Rounding`, `InvoiceTotal` and `StatementTotal`
-#   rows only state totals. Summing every row counts the bill twice.
+#   rows only state totals. Summing every row counts the bill about four times.
 # - Sum money with `Decimal` (or whole numbers of a small unit): exact, in any order.
 # - The invoice uses blended cost; charges + `Rounding` = `InvoiceTotal`, to the cent.
-# - A CloudCheckr copy has no totals and carries the reseller's custom charge, which AWS's
-#   invoice report leaves out.
-# - An open month (`InvoiceID` `Estimated`) has no invoice yet.
 # - `costlib.check_invoice(bill, invoice=None)` does all of it and explains the difference.
-
-# %% [markdown]
-# ## Check your understanding
-
-# %%
-assert totals["InvoiceTotal"] == Decimal(str(check.total))
-assert len(charges) == len(bill.items) and len(rows) - len(charges) == len(bill.controls)
-assert check.matches and costlib.check_invoice(november).matches is None
-print("all checks pass")
+# - *(optional part)* Reservations are why rates are blended; blended and unblended totals
+#   are the same money. A CloudCheckr copy (made for the reseller, DLT) has no total rows
+#   and carries DLT's custom charge, which AWS's invoice report leaves out. An open month
+#   (`InvoiceID` `Estimated`) has no invoice yet.
 
 # %% [markdown]
 # ## What's next

@@ -177,7 +177,9 @@ print("by hand and costlib agree")
 s.undated[s.undated != 0]
 
 # %% [markdown]
-# ## Exercise
+# ## Exercises
+#
+# ### Exercise 1: per project
 #
 # Sum the spend per `user:Project` instead, by hand and with
 # `costlib.spend(bill, "user:Project")`. Which project spent most, and how much is left
@@ -194,6 +196,29 @@ s.undated[s.undated != 0]
 # costlib.spend(bill, "user:Project").per_user
 # ```
 # </details>
+#
+# ### Exercise 2: predict, then break the sum per user
+#
+# Change the loop of "Spend per user, by hand" to skip rows without an owner
+# (`if not row[col["user:Owner"]]: continue`) instead of giving them to `"(untagged)"`.
+# **Predict** what "users add up" prints then, and by how much the users fall short of the
+# total. Run it and compare with `per_user[UNTAGGED]`.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# skipped = {}
+# for row in charges:
+#     if not row[col["user:Owner"]]:
+#         continue
+#     user = row[col["user:Owner"]]
+#     skipped[user] = skipped.get(user, Decimal(0)) + Decimal(row[col["BlendedCost"]])
+# print("users add up:", sum(skipped.values()) == total)           # False
+# print("short by", total - sum(skipped.values()), "=", per_user[UNTAGGED])
+# ```
+# The users fall short by exactly the untagged spend. Nothing crashes and every number
+# printed for a user is right; only the check against the total shows that money is missing.
+# </details>
 
 # %% [markdown]
 # ## Key points
@@ -206,12 +231,29 @@ s.undated[s.undated != 0]
 
 # %% [markdown]
 # ## Check your understanding
+#
+# What share of the month's spend is untagged, in percent, rounded to one decimal? Work
+# from `per_user` and `total` (by hand, exactly); replace `...` and run both cells.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# untagged_percent = round(float(100 * per_user[UNTAGGED] / total), 1)
+# ```
+# </details>
 
 # %%
-assert sum(per_user.values()) == total
-assert per_user[UNTAGGED] > 0 and UNTAGGED in s.per_user.index
-assert s.per_user.index[-1] == UNTAGGED  # untagged comes last
-print("all checks pass")
+untagged_percent = ...   # e.g. 12.3
+
+# %%
+expected = round(100 * s.per_user[UNTAGGED] / s.total, 1)   # costlib's answer
+if untagged_percent is ...:
+    print("not answered yet: replace ... above with your code, then run both cells")
+else:
+    assert abs(float(untagged_percent) - expected) < 0.051, (
+        f"untagged_percent is {untagged_percent}: divide the untagged spend by the total "
+        "and multiply by 100")
+    print(f"right: {untagged_percent}% of the month is untagged")
 
 # %% [markdown]
 # ## What's next

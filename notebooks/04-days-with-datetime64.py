@@ -48,9 +48,11 @@ from decimal import Decimal
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import colors, dates
 
 import costlib
 import costlib.plot
+from costlib.plot import DollarFormatter, line_style
 
 # %% [markdown]
 # ## The charge rows (from lessons 1 to 3)
@@ -169,16 +171,45 @@ print(np.round(table[:3] / UNIT, 2))
 # %% [markdown]
 # ## Plot the 28 days per user (`matplotlib`)
 #
-# One line per user; days on the x axis. The cell ends with `plt.show()`.
+# One line per user, days on the x axis, drawn the way costlib's `plot_daily` draws them, so
+# that the two plots of this lesson look the same:
+#
+# - **order**: the biggest spender first, untagged spend last (as `"untagged"`);
+# - **colours**: a user's colour comes from its name, not its rank, so bob has the same colour
+#   in every plot, whoever else is in it; `costlib.plot.line_style(names)` gives each line's
+#   colour, line style and marker (untagged spend is a grey dotted line);
+# - **labels**: each user's window total in the legend, dollars on the y axis, the zone in
+#   the x label, and the x axis ending half a day after the last day.
 
 # %%
-fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
-for j, user in enumerate(users):
-    ax.plot(window_days, table[:, j] / UNIT, marker="o", markersize=3, label=user)
-ax.set_ylabel("USD per day")
-ax.set_title(f"Daily spend per user, {window_days[0]} .. {window_days[-1]} (UTC)", loc="left")
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-ax.set_ylim(bottom=0)
+totals = table.sum(axis=0)
+order = sorted(range(len(users)), key=lambda j: (users[j] == UNTAGGED, -totals[j]))
+names = ["untagged" if users[j] == UNTAGGED else str(users[j]) for j in order]
+[(name, style["color"]) for name, style in zip(names, line_style(names), strict=True)]
+
+# %% [markdown]
+# The cell that draws ends with `plt.show()`.
+
+# %%
+fig, hand = plt.subplots(figsize=(10, 5), layout="constrained")
+for j, name, style in zip(order, names, line_style(names), strict=True):
+    hand.plot(window_days, table[:, j] / UNIT, label=name, markersize=4, linewidth=1.6, **style)
+hand.legend([f"{name}  {DollarFormatter.text(totals[j] / UNIT, 2)}"
+             for j, name in zip(order, names, strict=True)],
+            title="user: window total", loc="upper left", bbox_to_anchor=(1.01, 1),
+            frameon=False, fontsize=9, title_fontsize=9, alignment="left")
+hand.set_xticks(window_days[::3])
+hand.xaxis.set_major_formatter(dates.DateFormatter("%b %d"))
+half = np.timedelta64(12, "h")
+hand.set_xlim(window_days[0] - half, window_days[-1] + half)
+hand.yaxis.set_major_formatter(DollarFormatter())
+hand.set_ylim(bottom=0)
+hand.set_xlabel("day (UTC)")
+hand.set_ylabel("spend per day (USD)")
+hand.grid(True, axis="y", alpha=0.3)
+hand.grid(True, axis="x", alpha=0.15)
+hand.set_title(f"Daily spend per user, {window_days[0]} .. {window_days[-1]} (UTC)",
+               fontsize=11, loc="left")
 plt.show()
 
 # %% [markdown]
@@ -211,7 +242,28 @@ ax = costlib.plot.plot_daily(s, top=6)
 plt.show()
 
 # %% [markdown]
-# ## Exercise
+# Same lines, same order, same colours, same legend and axis labels: the check.
+
+# %%
+def drawn(axes):
+    """Each line's label, colour, style and marker, in the order drawn."""
+    return [(line.get_label(), colors.to_hex(line.get_color()), line.get_linestyle(),
+             line.get_marker()) for line in axes.get_lines()]
+
+
+assert drawn(hand) == drawn(ax)
+for mine, theirs in zip(hand.get_lines(), ax.get_lines(), strict=True):
+    assert np.allclose(mine.get_ydata(), theirs.get_ydata(), rtol=0, atol=1e-9)
+legend_texts = [[t.get_text() for t in a.get_legend().get_texts()] for a in (hand, ax)]
+assert legend_texts[0] == legend_texts[1]
+assert (hand.get_xlabel(), hand.get_ylabel()) == (ax.get_xlabel(), ax.get_ylabel())
+assert hand.get_xlim() == ax.get_xlim()
+print("the hand plot and plot_daily agree:", ", ".join(names))
+
+# %% [markdown]
+# ## Exercises
+#
+# ### Exercise 1: the whole file
 #
 # Plot the whole file by day instead: all the days from the first to the last hour. How many
 # days is that, and why one more than February has?
@@ -225,6 +277,25 @@ plt.show()
 # plt.show()
 # ```
 # </details>
+#
+# ### Exercise 2: predict, then break `np.add.at`
+#
+# Why `np.add.at(per_day, slot[inside], units[inside])` and not the shorter
+# `per_day[slot[inside]] += units[inside]`? **Predict** what the shorter line gives for the
+# month's total (the same? a bit less? much less?), then run it on a fresh array of zeros and
+# compare with `per_day.sum()`.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# short = np.zeros(len(window_days), dtype=np.int64)
+# short[slot[inside]] += units[inside]
+# print(short.sum() / UNIT, "instead of", per_day.sum() / UNIT)
+# ```
+# Much less. `a[idx] += v` reads `a[idx]` once, adds `v` and writes back: when a day appears
+# many times in `idx`, each write replaces the one before, so each day keeps one row's cost.
+# `np.add.at` adds every row ("unbuffered"), however often its day repeats.
+# </details>
 
 # %% [markdown]
 # ## Key points
@@ -234,16 +305,39 @@ plt.show()
 # - A row belongs to the day of its `UsageStartDate`; binning by `UsageEndDate` moves every
 #   23:00 hour to the next day.
 # - Make every day with `np.arange` so days without spend show as zeros.
+# - Draw as `plot_daily` does: biggest spender first, untagged last, a colour per user *name*
+#   (`costlib.plot.line_style`), so a user looks the same in every plot.
 # - `costlib.spend(bill, start=..., end=...).daily` and `costlib.plot.plot_daily` do the same.
 
 # %% [markdown]
 # ## Check your understanding
+#
+# Which day of the 28 had the highest total spend (all users together), and how much was
+# it? Compute both by hand from `window_days` and `per_day`; replace the two `...` below and
+# run both cells. The second one says whether your answer is right.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# busiest_day = window_days[per_day.argmax()]
+# busiest_cost = per_day.max() / UNIT
+# ```
+# </details>
 
 # %%
-assert len(window_days) == 28 and str(window_days[-1]) == "2026-02-28"
-assert per_day.sum() == units[inside].sum()
-assert by_end[0] != per_day[0]  # the trap moves money
-print("all checks pass")
+busiest_day = ...    # a datetime64 day, or its text "YYYY-MM-DD"
+busiest_cost = ...   # dollars
+
+# %%
+by_day = s.daily.sum(axis=1)   # costlib's answer
+if busiest_day is ... or busiest_cost is ...:
+    print("not answered yet: replace the two ... above with your code, then run both cells")
+else:
+    assert str(busiest_day)[:10] == f"{by_day.idxmax():%Y-%m-%d}", (
+        f"busiest_day is {busiest_day}: look for the day of the largest per_day")
+    assert abs(float(busiest_cost) - by_day.max()) < 0.005, (
+        f"busiest_cost is {busiest_cost}: per_day holds 1e-10 dollars, divide by UNIT")
+    print("right:", busiest_day, f"${float(busiest_cost):,.2f}")
 
 # %% [markdown]
 # ## What's next

@@ -21,10 +21,12 @@
 #
 # **Objectives**
 # - Select rows in a half-open window `[start, end)` given by two time parameters.
-# - Convert UTC instants to Pacific time with a NumPy rule (PST -8, PDT -7) and check the
-#   rule against `zoneinfo`, hour by hour.
+# - Build, step by step, a NumPy rule for Pacific time (PST -8, PDT -7: from 2 a.m. on the
+#   second Sunday of March to 2 a.m. on the first Sunday of November) and check it against
+#   `zoneinfo`, hour by hour.
 # - Find the 23- and 25-hour days and sum spend per Pacific day across a DST switch.
-# - Get the same from `costlib.spend(bill, start=..., end=..., tz=...)`.
+# - Get the same from `costlib.spend(bill, start=..., end=..., tz=...)`, and plot any 28-day
+#   window per user in UTC days and in Pacific days, side by side.
 #
 # ## Prerequisites
 #
@@ -33,12 +35,13 @@
 # | [Lesson 4: days with datetime64](04-days-with-datetime64.ipynb) | Necessary | binning, `np.add.at`, int units |
 # | Time zones | Helpful | [`zoneinfo`](https://docs.python.org/3/library/zoneinfo.html) |
 #
-# **Time:** 25 minutes teaching, 15 minutes exercises.
+# **Time:** 30 minutes teaching, 15 minutes exercises.
 
 # %% [markdown]
 # ## Imports
 
-# %%
+# %% tags=["nbval-ignore-output"]
+# %matplotlib inline
 import csv
 import datetime as dt
 import io
@@ -47,9 +50,11 @@ import zipfile
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import costlib
+import costlib.plot
 from costlib import sample
 
 # %% [markdown]
@@ -123,20 +128,76 @@ s.total, s.label
 # ## Seattle time: PST is UTC-8, PDT is UTC-7
 #
 # Seattle keeps standard time (PST, UTC-8) in winter and daylight time (PDT, UTC-7) from
-# 02:00 on the **second Sunday of March** to 02:00 on the **first Sunday of November**. In
-# UTC the switches happen at 10:00 and 09:00. NumPy can find those Sundays:
-# `np.busday_offset(day, 0, roll="forward", weekmask="Sun")` is the first Sunday on or
-# after `day`.
+# **2 a.m. local on the second Sunday of March** to **2 a.m. local on the first Sunday of
+# November**. We build that rule in four steps, for many years at once, and check each
+# step on three years we can look up in a calendar.
+#
+# ### Step 1: the second Sunday of March
+#
+# The first Sunday of a month falls on one of its days 1 to 7, so the second Sunday is the
+# first Sunday **on or after 8 March**. NumPy moves a day forward to the next Sunday (and
+# leaves a Sunday where it is) with `np.busday_offset(day, 0, roll="forward",
+# weekmask="Sun")`: "business days" that are Sundays only. Years become months
+# (`datetime64[M]`, January), March is two months later, and its 8th is seven days after its
+# 1st:
+
+# %%
+years = np.array(["2025", "2026", "2027"], dtype="datetime64[Y]")
+january = years.astype("datetime64[M]")
+march8 = (january + 2).astype("datetime64[D]") + 7
+spring = np.busday_offset(march8, 0, roll="forward", weekmask="Sun")
+for day in spring:
+    assert day.astype(dt.date).weekday() == 6 and 8 <= day.astype(dt.date).day <= 14
+spring
+
+# %% [markdown]
+# ### Step 2: the first Sunday of November
+#
+# The same move, from 1 November:
+
+# %%
+november1 = (january + 10).astype("datetime64[D]")
+autumn = np.busday_offset(november1, 0, roll="forward", weekmask="Sun")
+for day in autumn:
+    assert day.astype(dt.date).weekday() == 6 and day.astype(dt.date).day <= 7
+autumn
+
+# %% [markdown]
+# ### Step 3: 2 a.m. local, in UTC
+#
+# Our times are UTC, so the switches must be too. In March the clocks jump at 2 a.m.
+# *standard* time, UTC-8: 2 + 8 = **10:00 UTC**. In November they fall back at 2 a.m.
+# *daylight* time, UTC-7: 2 + 7 = **09:00 UTC**.
+
+# %%
+begins = spring + np.timedelta64(10, "h")
+ends = autumn + np.timedelta64(9, "h")
+for instant in (*begins, *ends):
+    utc = instant.astype(dt.datetime).replace(tzinfo=dt.UTC)
+    before = (utc - dt.timedelta(seconds=1)).astimezone(ZoneInfo(costlib.PACIFIC))
+    assert before.utcoffset() != utc.astimezone(ZoneInfo(costlib.PACIFIC)).utcoffset()
+begins, ends
+
+# %% [markdown]
+# The assert asks `zoneinfo` whether the offset really changes at each of these instants.
+#
+# ### Step 4: the rule, for any instant
+#
+# An instant is in daylight time when it falls between its own year's two switches,
+# `begins <= t < ends` (half-open, like every window in this course). The function repeats
+# steps 1 to 3 for each instant's year:
 
 # %%
 def pacific_offset(t):
     """Hours from UTC to Seattle time (-7 or -8) for UTC instants ``t`` (datetime64)."""
     t = np.asarray(t, dtype="datetime64[s]")
-    month = t.astype("datetime64[Y]").astype("datetime64[M]")
-    march8 = (month + 2).astype("datetime64[D]") + 7
-    november1 = (month + 10).astype("datetime64[D]")
-    begins = np.busday_offset(march8, 0, roll="forward", weekmask="Sun") + np.timedelta64(10, "h")
-    ends = np.busday_offset(november1, 0, roll="forward", weekmask="Sun") + np.timedelta64(9, "h")
+    january = t.astype("datetime64[Y]").astype("datetime64[M]")
+    march8 = (january + 2).astype("datetime64[D]") + 7          # step 1
+    november1 = (january + 10).astype("datetime64[D]")          # step 2
+    begins = (np.busday_offset(march8, 0, roll="forward", weekmask="Sun")
+              + np.timedelta64(10, "h"))                        # step 3: 2 a.m. PST
+    ends = (np.busday_offset(november1, 0, roll="forward", weekmask="Sun")
+            + np.timedelta64(9, "h"))                           # step 3: 2 a.m. PDT
     return np.where((t >= begins) & (t < ends), -7, -8)
 
 
@@ -232,7 +293,72 @@ assert sunday.total_units == by_hand
 sunday.total
 
 # %% [markdown]
-# ## Exercise
+# ## A 28-day plot for any window, in UTC and in Pacific days
+#
+# The contest's bonus asks for lesson 4's plot over a time window. Two parameters give the
+# window, `[WINDOW_START, WINDOW_END)`; change them and rerun the cells below. Here: the 28
+# days from 1 March, across the spring switch. The left plot bins the rows by UTC day, the
+# right one by Seattle day (the window's two dates are then Seattle midnights).
+#
+# By hand first: one function bins rows into a (day, user) table for a window of days, given
+# each row's day in the zone we want.
+
+# %%
+WINDOW_START = "2026-03-01"   # the first day shown
+WINDOW_END = "2026-03-29"     # the day after the last one (end excluded): 28 days
+
+
+def daily_by_user(row_days, start, end):
+    """(days, users, table): int64 units per day of [start, end) and per user."""
+    days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D"))
+    names = np.unique(m_users)
+    ok = ~np.isnat(row_days)
+    slot = np.full(len(row_days), -1, dtype=np.int64)
+    slot[ok] = (row_days[ok] - days[0]).astype(np.int64)
+    inside = ok & (slot >= 0) & (slot < len(days))
+    table = np.zeros((len(days), len(names)), dtype=np.int64)
+    np.add.at(table, (slot[inside], np.searchsorted(names, m_users[inside])), m_units[inside])
+    return days, names, table
+
+
+utc_days_of_rows = m_starts.astype("datetime64[D]")
+pacific_days_of_rows = (m_starts + pacific_offset(m_starts).astype("timedelta64[h]")
+                        ).astype("datetime64[D]")
+by_utc = daily_by_user(utc_days_of_rows, WINDOW_START, WINDOW_END)
+by_pacific = daily_by_user(pacific_days_of_rows, WINDOW_START, WINDOW_END)
+print(len(by_utc[0]), "days,", len(by_utc[1]), "users")
+
+# %% [markdown]
+# costlib takes the same two parameters, and `tz=` for Seattle days. Both tables must agree
+# with ours, day by day and user by user:
+
+# %%
+in_utc = costlib.spend(m_bill, start=WINDOW_START, end=WINDOW_END)
+in_pacific = costlib.spend(m_bill, start=WINDOW_START, end=WINDOW_END, tz=costlib.PACIFIC)
+for (days, names, table), s in ((by_utc, in_utc), (by_pacific, in_pacific)):
+    assert (s.days == days).all()
+    for j, name in enumerate(names):
+        assert (s.table[:-1, s.users.index(name)] == table[:, j]).all(), name
+print("by hand and costlib agree, in UTC and in Pacific days")
+print(f"window total: UTC days ${in_utc.total:,.2f}, Pacific days ${in_pacific.total:,.2f}")
+
+# %% [markdown]
+# The two totals differ: the Seattle window starts and ends eight or seven hours later than
+# the UTC one. The month's first UTC hour also holds the reseller's custom charge and the
+# taxes (dated 1 March 00:00 UTC): in UTC days they make a spike on the first day, in Seattle
+# days they fall on 28 February, before this window. `plot_daily` draws each table on its own
+# axes of one figure (each with its own y scale; a user has the same colour in both):
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(16, 5), layout="constrained")
+costlib.plot.plot_daily(in_utc, ax=left, title=f"UTC days, {in_utc.label}")
+costlib.plot.plot_daily(in_pacific, ax=right, title=f"Seattle days, {in_pacific.label}")
+plt.show()
+
+# %% [markdown]
+# ## Exercises
+#
+# ### Exercise 1: November in Seattle
 #
 # The November 2026 sample is an open month that crosses the end of daylight time on
 # 1 November. Sum its spend per Pacific day with `pacific_offset`, check it against
@@ -254,6 +380,32 @@ sunday.total
 # ```
 # The 25-hour day is Sunday 1 November.
 # </details>
+#
+# ### Exercise 2: predict, then break step 3
+#
+# Suppose step 3 forgot the conversion and switched at 02:00 **UTC** (`np.timedelta64(2,
+# "h")` in both places). **Predict** how many of the eleven years' hours the `zoneinfo`
+# check would find wrong, then copy `pacific_offset` with that change and count.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# def wrong_offset(t):
+#     t = np.asarray(t, dtype="datetime64[s]")
+#     january = t.astype("datetime64[Y]").astype("datetime64[M]")
+#     march8 = (january + 2).astype("datetime64[D]") + 7
+#     november1 = (january + 10).astype("datetime64[D]")
+#     begins = np.busday_offset(march8, 0, roll="forward", weekmask="Sun") + np.timedelta64(2, "h")
+#     ends = np.busday_offset(november1, 0, roll="forward", weekmask="Sun") + np.timedelta64(2, "h")
+#     return np.where((t >= begins) & (t < ends), -7, -8)
+#
+# (wrong_offset(hours) != theirs).sum()
+# ```
+# 165: each year the spring switch comes 8 hours early (02:00 instead of 10:00 UTC) and the
+# autumn one 7 hours early (02:00 instead of 09:00), 15 hours a year over 11 years. The
+# wrong hours are all on the switch Sundays, which is why a check of a few random dates would
+# miss them and the hour-by-hour check does not.
+# </details>
 
 # %% [markdown]
 # ## Key points
@@ -264,16 +416,36 @@ sunday.total
 # - Pacific days have 23 or 25 hours on the switch Sundays; a fixed offset is wrong for
 #   half the year.
 # - `costlib.spend(bill, start=..., end=..., tz=costlib.PACIFIC)` does windows and days in
-#   any zone.
+#   any zone; `plot_daily(..., ax=...)` draws two of them side by side.
 
 # %% [markdown]
 # ## Check your understanding
+#
+# How many hours long is Sunday 1 November 2026 in Seattle? Count, with `pacific_offset`,
+# the UTC hours whose Seattle day is that Sunday (hint: lesson 4's `astype("datetime64[D]")`
+# and the `year` array above). Replace `...` and run both cells.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# seattle_days = (year + pacific_offset(year).astype("timedelta64[h]")).astype("datetime64[D]")
+# hours_on_sunday = int((seattle_days == np.datetime64("2026-11-01")).sum())
+# ```
+# </details>
 
 # %%
-assert first + second == both and closed > both
-assert sorted(count[count != 24].tolist()) == [23, 25]
-assert local.total_units == m_units.sum()
-print("all checks pass")
+hours_on_sunday = ...   # a whole number of hours
+
+# %%
+sunday_utc = [dt.datetime(2026, 11, d, tzinfo=LA).astimezone(dt.UTC) for d in (1, 2)]
+expected = (sunday_utc[1] - sunday_utc[0]) // dt.timedelta(hours=1)   # zoneinfo's answer
+if hours_on_sunday is ...:
+    print("not answered yet: replace ... above with your code, then run both cells")
+else:
+    assert hours_on_sunday == expected, (
+        f"hours_on_sunday is {hours_on_sunday}: count the hours of `year` whose Seattle day "
+        "(UTC hour + pacific_offset) is 2026-11-01")
+    print("right:", hours_on_sunday, "hours: the clocks go back one hour that night")
 
 # %% [markdown]
 # ## What's next

@@ -22,7 +22,8 @@
 #
 # **Objectives**
 # - Sum yesterday's spend per user over a Pacific day, by hand and with `costlib.spend`.
-# - Measure the lag of the data and mark the newest days as provisional.
+# - Find, from the data, where the newest hours start to thin out, and mark the days from
+#   there on as provisional.
 # - Track a grant from explicit configuration: spent, burn rate, projection.
 # - Write the email's text, and name the command and the Lambda that send it every morning.
 #
@@ -51,6 +52,7 @@ import numpy as np
 
 import costlib
 from costlib import money, sample
+from costlib.notify.config import Config
 
 # %% [markdown]
 # ## The open month (from lessons 2 and 5)
@@ -66,8 +68,8 @@ LA = ZoneInfo(costlib.PACIFIC)
 
 
 def charge_arrays(path):
-    """Start times (UTC datetime64[s]), costs (int64 units of 1e-10 $) and users of the
-    charge rows of a .csv.zip billing file."""
+    """Start times (UTC datetime64[s]), costs (int64 units of 1e-10 $), users and resource
+    ids of the charge rows of a .csv.zip billing file."""
     with zipfile.ZipFile(path) as archive:
         (member,) = archive.namelist()
         text = archive.read(member).decode("utf-8-sig")
@@ -77,12 +79,18 @@ def charge_arrays(path):
     starts = np.array([r[col["UsageStartDate"]] or "NaT" for r in rows], dtype="datetime64[s]")
     units = np.array([int(Decimal(r[col["BlendedCost"]]) * UNIT) for r in rows], dtype=np.int64)
     users = np.array([r[col["user:Owner"]] or UNTAGGED for r in rows])
-    return starts, units, users
+    resources = np.array([r[col["ResourceId"]] for r in rows])
+    return starts, units, users, resources
+
+
+def show(t):
+    """A datetime64 as people write it: ``2026-11-20 08:00``."""
+    return str(np.datetime64(t, "m")).replace("T", " ")
 
 
 scratch = tempfile.TemporaryDirectory()  # removed when the kernel stops
 (path,) = [p for p in sample.write_samples(scratch.name) if "tags-2026-11" in p.name]
-starts, units, users = charge_arrays(path)
+starts, units, users, resources = charge_arrays(path)
 bill = costlib.read(path)
 bill
 
@@ -102,11 +110,17 @@ def pacific_day(day):
     """The UTC instants [start, end) of a Pacific calendar day, as datetime64."""
     start = dt.datetime.combine(day, dt.time(), tzinfo=LA).astimezone(dt.UTC)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=LA).astimezone(dt.UTC)
-    return np.datetime64(start.replace(tzinfo=None)), np.datetime64(end.replace(tzinfo=None))
+    return (np.datetime64(start.replace(tzinfo=None), "s"),
+            np.datetime64(end.replace(tzinfo=None), "s"))
+
+
+def pacific_day_of(t):
+    """The Pacific calendar day of a UTC instant (datetime64)."""
+    return np.datetime64(t, "s").astype(dt.datetime).replace(tzinfo=dt.UTC).astimezone(LA).date()
 
 
 lo, hi = pacific_day(yesterday)
-print("yesterday:", yesterday, "=", lo, "to", hi, "UTC")
+print("yesterday:", yesterday, "=", show(lo), "to", show(hi), "UTC")
 
 # %% [markdown]
 # Yesterday's burn per user, by hand: the rows that start in the window, summed per user.
@@ -143,15 +157,46 @@ for d in local.days[-8:]:
 rows_per_day
 
 # %% [markdown]
-# So the email reports yesterday, but marks the days that are still filling in as
-# *provisional*: here the three days before the newest data. The newest data is:
+# Row counts vary anyway (weekends are quieter, batch jobs come and go), so a low count alone
+# does not say "incomplete". A sharper sign: some resources run every hour (a database, a
+# storage volume). Find those that have a row in every hour of the month's first week; in a
+# complete hour each of them has a row again. The first hour where one is missing is where
+# the data starts to thin out.
 
 # %%
-newest = starts[~np.isnat(starts)].max()
-provisional = [str(d) for d in local.days[-3:]]
-print("data through", newest, "UTC; provisional:", ", ".join(provisional))
+hour = starts.astype("datetime64[h]")
+dated = ~np.isnat(hour)
+hours = np.arange(hour[dated].min(), hour[dated].max() + 1)
+seen = set(zip(resources[dated].tolist(), hour[dated].tolist(), strict=True))
+first_week = hours[:7 * 24].tolist()
+steady = [r for r in np.unique(resources[dated]).tolist()
+          if r and all((r, h) in seen for h in first_week)]
+present = np.array([sum((r, h) in seen for r in steady) for h in hours.tolist()])
+thin_from = hours[present < len(steady)].min()
+print(f"{len(steady)} resources run every hour of the first week")
+print("the first hour one of them is missing:", show(thin_from), "UTC")
+
+# %% [markdown]
+# Every Pacific day from the one holding that hour onwards is still filling in: the email
+# reports those days, but marks them *provisional*.
+
+# %%
+newest = starts[dated].max()
+thin_day = np.datetime64(pacific_day_of(thin_from), "D")
+provisional = [str(d) for d in local.days if d >= thin_day]
+print("data through", show(newest), "UTC; provisional:", ", ".join(provisional))
 print(f"yesterday so far: ${day.total:,.2f} (provisional)" if str(yesterday) in provisional
       else f"yesterday: ${day.total:,.2f}")
+
+# %% [markdown]
+# `costlib notify` does not look for missing hours every morning: it marks a set number of
+# days before the newest data as provisional (the `provisional_days` setting, 3 by default).
+# On this file the rule from the data and the setting agree:
+
+# %%
+assert len(provisional) == Config.provisional_days
+assert provisional == [str(d) for d in local.days[-Config.provisional_days:]]
+print(f"provisional_days = {Config.provisional_days}: {provisional[0]} .. {provisional[-1]}")
 
 # %% [markdown]
 # ## The month so far and the last 28 days
@@ -227,7 +272,7 @@ for user, cost in day.per_user.items():
         lines.append(f"  {user:15} {money.usd(cost):>10}")
 lines += ["", f"Month to date: ${mtd.total:,.2f}", f"Last 28 days:  {spark}", "",
           f"Grant {grant['name']}: ${spent:,.2f} of ${grant['amount']:,.2f}, {status}", "",
-          f"Data through {newest} UTC; {', '.join(provisional)} still filling in."]
+          f"Data through {show(newest)} UTC; {', '.join(provisional)} still filling in."]
 print("\n".join(lines))
 
 # %% [markdown]
@@ -253,7 +298,9 @@ print("\n".join(lines))
 # catches up.
 
 # %% [markdown]
-# ## Exercise
+# ## Exercises
+#
+# ### Exercise 1: the latest complete day
 #
 # Report the latest *complete* day instead of yesterday: which day is it, what did each
 # user spend, and how does its total compare with yesterday's provisional one?
@@ -268,6 +315,31 @@ print("\n".join(lines))
 # s.per_user.round(2)
 # ```
 # </details>
+#
+# ### Exercise 2: predict, then break the provisional rule
+#
+# A shorter rule would be "a day is provisional when it has fewer rows than the day before".
+# **Predict** which of the month's days that rule marks (look at the row counts above: are
+# there quiet days that are complete?), then compute them from `local.days` and the rows per
+# day, and compare with `provisional`.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# counts = {}
+# for d in local.days:
+#     a, b = pacific_day(d.astype(dt.date))
+#     counts[str(d)] = int(((starts >= a) & (starts < b)).sum())
+# names = list(counts)
+# fewer = [d for d, before in zip(names[1:], names, strict=False) if counts[d] < counts[before]]
+# print(fewer)
+# print(sorted(set(fewer) - set(provisional)))   # complete days the short rule gets wrong
+# ```
+# It marks the three provisional days, and six complete ones as well (4, 6, 7, 11, 13 and
+# 14 November: Fridays and Saturdays, as the quiet weekend begins, and two Wednesdays after
+# a busy day). Row counts go down for reasons other than lag; a resource that runs every
+# hour goes missing only when the data has not arrived.
+# </details>
 
 # %% [markdown]
 # ## Key points
@@ -280,12 +352,34 @@ print("\n".join(lines))
 
 # %% [markdown]
 # ## Check your understanding
+#
+# How much did `chen.wei` spend (in dollars) on the latest *complete* Pacific day, the last
+# day of `local.days` that is not provisional? Work by hand from `starts`, `units`, `users`,
+# `pacific_day` and `provisional`; replace `...` and run both cells.
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# settled = [d for d in local.days if str(d) not in provisional][-1]
+# a, b = pacific_day(settled.astype(dt.date))
+# mine = (users == "chen.wei") & (starts >= a) & (starts < b)
+# chen_on_settled_day = units[mine].sum() / UNIT
+# ```
+# </details>
 
 # %%
-assert str(yesterday) == "2026-11-20" and str(yesterday) in provisional
-assert day.total_units == units[inside].sum()
-assert mtd.total_units == local.table[:-1][local.days >= np.datetime64("2026-11-01")].sum()
-print("all checks pass")
+chen_on_settled_day = ...   # dollars
+
+# %%
+settled_day = [d for d in local.days if str(d) not in provisional][-1]
+expected = local.daily.loc[str(settled_day), "chen.wei"]   # costlib's answer
+if chen_on_settled_day is ...:
+    print("not answered yet: replace ... above with your code, then run both cells")
+else:
+    assert abs(float(chen_on_settled_day) - expected) < 0.005, (
+        f"chen_on_settled_day is {chen_on_settled_day}: sum chen.wei's units over the Pacific "
+        f"day {settled_day} (pacific_day gives its UTC window), then divide by UNIT")
+    print(f"right: ${float(chen_on_settled_day):,.2f} on {settled_day}")
 
 # %% [markdown]
 # ## What's next
@@ -293,3 +387,6 @@ print("all checks pass")
 # The contest: [`contest/README.md`](../contest/README.md). Open the bill, check it against
 # the invoice, split it by user, and (bonus) plot it, window it and move it to Pacific time:
 # by hand, and checked against costlib.
+#
+# Or first [lesson 7](07-todays-formats.ipynb): the same month in the files accounts write
+# today (Cost and Usage Reports, FOCUS), and the same answers from them.

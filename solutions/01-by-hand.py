@@ -1,5 +1,7 @@
 # ---
 # jupyter:
+#   costlib:
+#     track: by-hand
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -17,8 +19,10 @@
 #   bill, the window and the invoice (`costlib.contest`), and to record your answers.
 # - Open the bill with `contest.bill_path()`, never a file name of your own: the grader runs
 #   this notebook on a month you have never seen.
-# - Money is compared to the cent. Skipping a bonus task? Delete its lines from the
-#   `submit(...)` call at the end.
+# - Money is compared to the cent. Skipping a bonus task? Leave its cell as it is: the
+#   grader runs every cell even after one fails (as nbgrader does) and scores the answers
+#   your variables hold (`account`, `rows`, ...), so an error costs only the tasks it leaves
+#   unanswered, and a failing check cell costs its own task.
 
 # %% [markdown]
 # ## Setup
@@ -89,11 +93,13 @@ assert isinstance(account, str) and re.fullmatch(r"\d{12}", account), "12 digits
 assert re.fullmatch(r"\d{4}-\d{2}", month), "YYYY-MM"
 assert isinstance(rows, int) and all(isinstance(t, str) for t in tag_columns)
 ### BEGIN HIDDEN TESTS
-EXPECTED = contest.expected(BILL, (START, END), INVOICE)
+from costlib.contest.answers import differences, expected
+
+EXPECTED = expected(BILL, (START, END), INVOICE)
 
 
 def check(task, **answers):
-    problems = contest.differences(contest.validate(answers), EXPECTED)[task]
+    problems = differences(contest.validate(answers), EXPECTED)[task]
     assert not problems, problems
 
 

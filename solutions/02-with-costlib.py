@@ -1,5 +1,7 @@
 # ---
 # jupyter:
+#   costlib:
+#     track: with-costlib
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -15,8 +17,10 @@
 # hand it in: its last cell records your answers with `costlib.contest.submit(...)`.
 #
 # Open the bill with `contest.bill_path()`: the grader runs this notebook on a month you have
-# never seen. Money is compared to the cent. Skipping a bonus task? Delete its lines from
-# the `submit(...)` call at the end.
+# never seen. Money is compared to the cent. Skipping a bonus task? Leave its cell as it is:
+# the grader runs every cell even after one fails (as nbgrader does) and scores the answers
+# your variables hold, so an error costs only the tasks it leaves unanswered, and a failing
+# check cell costs its own task.
 
 # %% [markdown]
 # ## Setup
@@ -60,11 +64,13 @@ assert isinstance(account, str) and re.fullmatch(r"\d{12}", account), "12 digits
 assert re.fullmatch(r"\d{4}-\d{2}", month), "YYYY-MM"
 assert isinstance(rows, int) and all(isinstance(t, str) for t in tag_columns)
 ### BEGIN HIDDEN TESTS
-EXPECTED = contest.expected(BILL, (START, END), INVOICE)
+from costlib.contest.answers import differences, expected
+
+EXPECTED = expected(BILL, (START, END), INVOICE)
 
 
 def check(task, **answers):
-    problems = contest.differences(contest.validate(answers), EXPECTED)[task]
+    problems = differences(contest.validate(answers), EXPECTED)[task]
     assert not problems, problems
 
 

@@ -18,6 +18,7 @@ import pytest
 import costlib
 from conftest import ROOT, SCOPELY, conformance, sample
 from costlib import contest
+from costlib.contest.answers import differences, expected
 
 CONTEST_README = ROOT / "contest" / "README.md"
 CONFORMANCE_BILL = SCOPELY
@@ -33,7 +34,7 @@ def clean_env(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def right() -> dict:
-    return contest.expected(costlib.sample_path(), ("2026-02-08 06:00", "2026-02-15 18:00"))
+    return expected(costlib.sample_path(), ("2026-02-08 06:00", "2026-02-15 18:00"))
 
 
 # ----------------------------------------------------------------------- what to work on
@@ -212,7 +213,7 @@ def test_expected_invoice_answers_on_other_months(samples, part, invoice, holder
     bill = sample(samples, part)
     report = sample(samples, invoice) if invoice else None
     total = _invoice_row(sample(samples, holder)) if holder else None
-    right = contest.expected(bill, contest.window(bill), report)
+    right = expected(bill, contest.window(bill), report)
     assert (right["invoice_total"], right["invoice_matches"]) == (total, matches)
     assert right["users_equal_total"] is True
 
@@ -221,41 +222,41 @@ def test_expected_invoice_answers_on_other_months(samples, part, invoice, holder
 
 
 def test_right_answers_have_no_differences(right):
-    assert contest.differences(right, right) == {t.key: [] for t in contest.TASKS}
+    assert differences(right, right) == {t.key: [] for t in contest.TASKS}
 
 
 def test_money_is_compared_to_the_cent(right):
     near = {**right, "blended_total": right["blended_total"] + 0.004}
     off = {**right, "blended_total": right["blended_total"] + 0.006}
-    assert contest.differences(near, right)["invoice"] == []
-    assert contest.differences(off, right)["invoice"] == [
+    assert differences(near, right)["invoice"] == []
+    assert differences(off, right)["invoice"] == [
         f"blended_total: {right['blended_total'] + 0.006:,.4f}, "
         f"expected {right['blended_total']:,.4f}"]
 
 
 def test_missing_users_and_days_count_as_zero_and_extra_ones_must_be_zero(right):
     daily = {day: {u: v for u, v in users.items() if v} for day, users in right["daily"].items()}
-    assert contest.differences({**right, "daily": daily}, right)["daily"] == []
+    assert differences({**right, "daily": daily}, right)["daily"] == []
     extra = {**right, "users": {**right["users"], "mallory": 0.001}}
-    assert contest.differences(extra, right)["users"] == []
+    assert differences(extra, right)["users"] == []
     extra["users"]["mallory"] = 5.0
-    assert contest.differences(extra, right)["users"] == ["users['mallory']: 5.0000, "
+    assert differences(extra, right)["users"] == ["users['mallory']: 5.0000, "
                                                           "expected 0.0000"]
 
 
 def test_differences_catch_the_usual_mistakes(right):
     untagged = {u: v for u, v in right["users"].items() if u != costlib.UNTAGGED}
-    assert contest.differences({**right, "users": untagged}, right)["users"]
+    assert differences({**right, "users": untagged}, right)["users"]
     bill = costlib.read(costlib.sample_path())
     items = bill.items.assign(UsageStartDate=bill.items["UsageEndDate"])
     by_end = costlib.spend(dataclasses.replace(bill, items=items), start="2026-02-01",
                            end="2026-03-01").daily
-    assert contest.differences({**right, "daily": contest.validate({"daily": by_end})["daily"]},
+    assert differences({**right, "daily": contest.validate({"daily": by_end})["daily"]},
                                right)["daily"]
-    assert contest.differences({**right, "invoice_total": None}, right)["invoice"]
-    assert contest.differences({"account": "12345678901"}, right)["open"][0].startswith(
+    assert differences({**right, "invoice_total": None}, right)["invoice"]
+    assert differences({"account": "12345678901"}, right)["open"][0].startswith(
         "account: '12345678901', expected '012345678901'")
-    assert "users: not answered" in contest.differences({}, right)["users"]
+    assert "users: not answered" in differences({}, right)["users"]
 
 
 # ------------------------------------------------------------------------- the contest
@@ -310,8 +311,8 @@ def test_reference_solutions_score_full_marks_on_months_they_never_saw(
     assert done.returncode == 0, done.stderr[-2000:]
     answers, problems = contest.load(tmp_path / "answers.json")
     assert not problems
-    right = contest.expected(bill, window or contest.window(bill), report or None)
-    assert contest.differences(answers, right) == {t.key: [] for t in contest.TASKS}
+    right = expected(bill, window or contest.window(bill), report or None)
+    assert differences(answers, right) == {t.key: [] for t in contest.TASKS}
 
 
 def test_an_untouched_starter_hands_in_nothing(tmp_path):
@@ -327,3 +328,61 @@ def test_an_untouched_starter_hands_in_nothing(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "NotImplementedError" in done.stderr
     assert not (tmp_path / "answers.json").exists()
+
+
+# ---------------------------------------------------------------------- the contest wing
+
+
+def test_the_hand_in_module_imports_no_core_and_no_numpy():
+    code = ("import sys\nfrom costlib import contest\ncontest.window(contest.bill_path())\n"
+            "contest.validate({'rows': 3})\n"
+            "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
+            "('costlib', 'numpy', 'pandas')))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert sorted(done.stdout.split()) == ["costlib", "costlib.contest", "costlib.contest.tasks"]
+    assert not hasattr(contest, "expected") and not hasattr(contest, "differences")
+
+
+def test_the_practice_bill_is_the_bundled_sample():
+    from costlib.sample import DEFAULT_SAMPLE
+
+    assert contest.PRACTICE_BILL == DEFAULT_SAMPLE
+
+
+NOTIFY_WING = ("config", "digest", "grants", "message", "send", "notify", "aws",
+               "lambda_handler")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "costlib" / "contest").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_the_contest_wing_never_imports_the_notify_wing(path):
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()  # costlib's own modules this file imports, as dotted parts
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(
+                "costlib")):
+            names |= {node.module or ""} | {f"{node.module or ''}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.startswith("costlib")}
+    parts = {p for name in names for p in name.split(".")}
+    assert not parts & set(NOTIFY_WING), path.name
+
+
+def test_a_non_editable_install_carries_every_package_of_costlib():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {".".join(p.parent.relative_to(ROOT).parts)
+                for p in (ROOT / "costlib").rglob("__init__.py")}
+    assert packages <= set(config["packages"]), "list them in [tool.setuptools] packages"
+
+
+def test_the_hand_in_module_counts_the_same_28_days_as_the_core():
+    """The hand-in module may not import the core, so it writes the number itself: the same."""
+    from costlib.layout import PLOT_DAYS
+
+    assert contest.PLOT_DAYS == PLOT_DAYS

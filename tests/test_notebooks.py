@@ -9,6 +9,7 @@ check what nbval cannot: that every cell *has* a stored output to compare.
 from __future__ import annotations
 
 import importlib.util
+import io
 import re
 import sys
 import tomllib
@@ -50,8 +51,9 @@ def _code(nb) -> list:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def test_there_are_six_lessons_and_a_solution_and_starter_each():
-    assert [p.stem[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06"]
+def test_the_lessons_are_numbered_in_order_with_a_solution_and_starter_each():
+    assert [p.stem[:2] for p in LESSONS] == [f"{n:02d}" for n in range(1, len(LESSONS) + 1)]
+    assert len(LESSONS) >= 7
     assert SOLUTIONS and [p.name for p in STARTERS] == [p.name for p in SOLUTIONS]
 
 
@@ -201,3 +203,64 @@ def test_pytest_runs_nbval_on_the_lessons_and_solutions_only():
     addopts = options["addopts"].split()
     assert "--nbval" in addopts and "--nbval-current-env" in addopts
     assert "--nbval-lax" not in addopts
+
+
+def _check_your_understanding(path: Path) -> tuple[list[str], int, str]:
+    """The lesson's code cells, the index of the answer cell (the first code cell after the
+    "Check your understanding" heading) and the hidden solution's code."""
+    cells = _read(path).cells
+    heading = next(i for i, c in enumerate(cells) if c.cell_type == "markdown"
+                   and "## Check your understanding" in c.source)
+    solution = re.search(r"<details>.*?```python\n(.*?)```", cells[heading].source, re.DOTALL)
+    assert solution, f"{_name(path)}: the task's solution is not in a <details> block"
+    codes = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+    answer = next(n for n, i in enumerate(codes) if i > heading)
+    return [cells[i].source for i in codes], answer, solution.group(1)
+
+
+def _run(source: str, namespace: dict) -> str:
+    """Run a cell's code (IPython magics dropped) and return what it printed."""
+    import contextlib
+
+    code = "\n".join(line for line in source.splitlines() if not line.startswith("%"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "<cell>", "exec"), namespace)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_check_your_understanding_is_a_task_its_solution_passes_and_a_wrong_answer_fails(
+        path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(path.parent)
+    codes, answer, solution = _check_your_understanding(path)
+    assert "..." in codes[answer], f"{_name(path)}: the answer cell leaves nothing to write"
+    stored = [o.text for o in _code(_read(path))[answer + 1].outputs if o.output_type == "stream"]
+    assert stored and stored[0].startswith("not answered yet"), stored
+    names = re.findall(r"^(\w+) = ", codes[answer], re.MULTILINE)
+    namespace: dict = {}
+    try:
+        for source in codes[:answer]:
+            _run(source, namespace)
+        _run(solution, namespace)
+        assert _run(codes[answer + 1], namespace).startswith("right"), _name(path)
+        _run("\n".join(f"{name} = -1" for name in names), namespace)
+        with pytest.raises(AssertionError, match=names[0]):
+            _run(codes[answer + 1], namespace)
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_name)
+def test_every_lesson_has_two_exercises_one_to_predict_or_break(path):
+    text = "\n".join(c.source for c in _read(path).cells if c.cell_type == "markdown")
+    exercises = re.findall(r"^### Exercise \d+: (.+)$", text, re.MULTILINE)
+    assert len(exercises) >= 2, f"{_name(path)}: exercises {exercises}"
+    assert any(re.search(r"predict|break", e, re.IGNORECASE) for e in exercises), exercises
+    solutions = text.count("<details><summary>Solution</summary>")
+    assert solutions >= len(exercises) + 1, "each exercise and the task hide a solution"

@@ -17,7 +17,16 @@ import pytest
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 
-from costlib.plot import DollarFormatter, fold_users, plot_daily, save_plot
+from costlib.plot import (
+    OTHER_COLOR,
+    UNTAGGED_COLOR,
+    DollarFormatter,
+    fold_users,
+    line_style,
+    plot_daily,
+    save_plot,
+    user_color,
+)
 from costlib.reading import read
 from costlib.spending import UNTAGGED, spend
 
@@ -144,7 +153,7 @@ def test_plot_draws_top_users_other_and_untagged(feb):
     for name, (x, y) in lines.items():
         np.testing.assert_array_equal(x, days)
         np.testing.assert_array_equal(y, folded[name].to_numpy())
-    assert all(line.get_marker() == "o" for line in ax.get_lines())
+    assert {line.get_marker() for line in ax.get_lines()} <= {"o", "s"}
     total = sum(y for _x, y in lines.values())
     np.testing.assert_allclose(total, feb.daily.sum(axis=1), rtol=0, atol=1e-9)
 
@@ -246,6 +255,40 @@ def test_pacific_window_across_the_spring_switch_is_just_days():
         np.testing.assert_array_equal(x, expected.astype("datetime64[ns]"))
     assert "(America/Los_Angeles)" in ax.get_title(loc="left")
     assert ax.get_xlabel() == "day (America/Los_Angeles)"
+
+
+def colors(ax: Axes) -> dict[str, str]:
+    return {line.get_label(): matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()}
+
+
+def test_a_user_keeps_its_colour_between_plots_with_different_users(feb):
+    few = {"heidi": 50.0, "bob": 5.0, "": 2.0}  # heidi leads here, ranks 8th in feb
+    other = spend(read(Named(bill_csv(few, seed=3))), start="2026-02-01", end="2026-03-01")
+    first, second = colors(plot_daily(feb, top=9)), colors(plot_daily(other))
+    assert list(second)[:2] == ["heidi", "bob"] and list(first).index("heidi") == 7
+    for user in ("heidi", "bob"):
+        assert first[user] == second[user] == matplotlib.colors.to_hex(user_color(user))
+    assert first["untagged"] == second["untagged"] == matplotlib.colors.to_hex(UNTAGGED_COLOR)
+
+
+def test_colours_come_from_the_name_alone():
+    assert user_color("alice") == user_color("alice")
+    assert user_color("(untagged)") == UNTAGGED_COLOR
+    assert len({user_color(f"user{i}") for i in range(200)}) > 10  # the palette is used
+    assert UNTAGGED_COLOR not in {user_color(f"user{i}") for i in range(200)}
+
+
+def test_lines_sharing_a_colour_differ_in_style():
+    names = [f"user{i}" for i in range(40)]
+    styles = line_style(names + ["other", "untagged"])
+    seen = set()
+    for name, style in zip(names, styles, strict=False):
+        assert style["color"] == user_color(name)
+        shared = style["color"] in seen
+        seen.add(style["color"])
+        assert (style["linestyle"], style["marker"]) == (("-.", "s") if shared else ("-", "o"))
+    assert styles[-2] == {"color": OTHER_COLOR, "linestyle": "--", "marker": "o"}
+    assert styles[-1] == {"color": UNTAGGED_COLOR, "linestyle": ":", "marker": "o"}
 
 
 def test_dollar_formatter():

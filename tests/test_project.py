@@ -107,3 +107,29 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def _hub_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    hub = text.split("### On a JupyterHub", 1)[1].split("\n### ", 1)[0]
+    (block,) = re.findall(r"```\n(.+?)\n\s*```", hub, re.DOTALL)
+    return [line.strip().removeprefix("cd costnotify && ") for line in block.splitlines()]
+
+
+def test_readme_hub_route_installs_nothing_over_the_image_and_ci_runs_it():
+    commands = _hub_commands()
+    assert not any("--user -e" in c or "pip install --user" in c for c in commands)
+    assert any("ipykernel install --user --name costlib" in c for c in commands)
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    for command in commands:
+        assert command.replace(".venv", ".venv-hub") in ci_lines, command
+
+
+def test_ci_runs_the_package_tests_again_under_pandas_2_2_after_the_readme_command():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "pandas>=2.2,<4" in [s.split("#")[0].strip() for s in project["dependencies"]]
+    _run, test = readme_commands()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    again = [i for i, line in enumerate(ci_lines) if '"pandas==2.2.*"' in line
+             and "pytest" in line and not line.lstrip().startswith("#")]
+    assert again and again[0] > ci_lines.index(test)

@@ -67,3 +67,39 @@ def test_refused_read_says_access_denied(bucket):
     with pytest.raises(costlib.BillNotFoundError, match="access denied"):
         costlib.read(f"s3://{BUCKET}/{KEY}")
     bucket.delete_bucket_policy(Bucket=BUCKET)
+
+
+@pytest.mark.parametrize("broken", [1, 3], ids=["once", "every time"])
+def test_a_first_response_cut_short_is_read_again_or_one_line(aws_env, monkeypatch, broken):
+    """S3 (or the network) may close a response early: the first ranged GET's body is read
+    again like the others, and a body that stays short is one line, never a traceback."""
+    from costlib import files
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="cut")
+    with zipfile.ZipFile(costlib.sample_path()) as archive:
+        text = archive.read(archive.namelist()[0])
+    s3.put_object(Bucket="cut", Key="bill.csv", Body=text)
+    calls = []
+
+    def cut_short(http_response, parsed, model, **_):
+        """The body as a server that hangs up half-way would send it."""
+        if model.name == "GetObject" and len(calls) < broken:
+            calls.append(1)
+            body = parsed["Body"].read()
+            parsed["Body"] = io.BytesIO(body[: len(body) // 2])
+
+    client = boto3.client("s3")
+    client.meta.events.register("after-call.s3.GetObject", cut_short)
+    monkeypatch.setattr(files, "s3_client", lambda: client)
+    try:
+        if broken < 3:
+            bill = costlib.read("s3://cut/bill.csv")
+            assert len(bill.items) == len(costlib.read(costlib.sample_path()).items)
+        else:
+            with pytest.raises(costlib.BillError, match="the connection to S3 broke"):
+                costlib.read("s3://cut/bill.csv")
+    finally:
+        for obj in s3.list_objects_v2(Bucket="cut").get("Contents", []):
+            s3.delete_object(Bucket="cut", Key=obj["Key"])
+        s3.delete_bucket(Bucket="cut")

@@ -11,8 +11,9 @@ as it is:
   ``# YOUR CODE HERE`` and ``raise NotImplementedError()``, indented like the marker;
 - from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS`` vanishes.
 
-Outputs and execution counts are cleared; the notebook keeps only its kernelspec and the cells
-only their nbgrader metadata.
+Outputs and execution counts are cleared; the notebook keeps only its kernelspec and its
+track (``metadata.costlib.track``: ``by-hand`` or ``with-costlib``, which the grader reads),
+the cells only their nbgrader metadata.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 KEEP_CELL_METADATA = ("nbgrader",)
+#: The notebook keeps its kernelspec and the contest track it declares (``costlib.track``).
+KEEP_METADATA = ("kernelspec", "costlib")
 
 
 class MarkerError(ValueError):
@@ -91,7 +94,8 @@ def starter(solution: nbformat.NotebookNode, where: str = "notebook") -> nbforma
             cell.execution_count = None
         elif any(line.strip() in MARKERS for line in cell.source.splitlines()):
             raise MarkerError(f"{where}, cell {i + 1}: markers belong in code cells")
-    nb.metadata = nbformat.from_dict({"kernelspec": solution.metadata.get("kernelspec", {})})
+    nb.metadata = nbformat.from_dict({k: solution.metadata[k] for k in KEEP_METADATA
+                                      if k in solution.metadata})
     return nb
 
 

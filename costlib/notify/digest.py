@@ -26,6 +26,7 @@ from .. import money
 from ..errors import OptionError
 from ..files import bill_name, parse_name, sample_path
 from ..invoice import CUSTOM_CHARGE
+from ..layout import PLOT_DAYS
 from ..reading import Bill, read, read_condensed
 from ..spending import HOUR, Spend, spend
 from ..timezones import UTC, instant, local_time
@@ -37,7 +38,7 @@ from .unusual import Unusual, find_unusual
 log = logging.getLogger("costlib.notify")  # the whole morning run logs as costlib.notify
 
 DAY = dt.timedelta(days=1)
-SPARK_DAYS = 28  #: the days of the email's chart, read even from the month before
+SPARK_DAYS = PLOT_DAYS  #: the days of the email's chart, read even from the month before
 
 
 # ------------------------------------------------------------------------ where the files are

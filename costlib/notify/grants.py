@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import money
+from ..layout import PLOT_DAYS
 from ..spending import Spend
 
 log = logging.getLogger("costlib.notify")
@@ -35,7 +36,7 @@ NOT_STARTED, ENDED = "not started", "ended"
 WATCH_AT = 1.0
 OVER_AT = 1.1
 #: The recent burn is the mean daily spend over this many days (fewer at a grant's start).
-BURN_DAYS = 28
+BURN_DAYS = PLOT_DAYS
 CACHE_VERSION = 2  # 2: per-user and per-service days (the unusual-spend baseline)
 
 

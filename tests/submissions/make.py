@@ -5,8 +5,10 @@
 
 Each typical mistake is the reference solution (``solutions/01-by-hand.ipynb``) without its
 hidden tests, with one small edit; the robustness cases are tiny notebooks of their own.
-``correct.ipynb`` is the solution handed in as it is, ``practice-answers.json`` the answers a
-right notebook hands in on the practice month (the bundled sample). Edit the solution or the
+``correct.ipynb`` is the solution as a contestant hands it in (no hidden tests),
+``skips-bonus.ipynb`` the same with the bonus cells as the starter ships them,
+``practice-answers.json`` the answers a right notebook hands in on the practice month (the
+bundled sample). Edit the solution or the
 sample, then run this, as for the contest starters. ``malformed-answers.json`` is written by
 hand.
 """
@@ -37,10 +39,15 @@ MISTAKES: dict[str, tuple[str, str]] = {
     "fixed-utc-8": ('(utc + pacific_offset(utc).astype("timedelta64[h]"))',
                     '(utc - np.timedelta64(8, "h"))'),
     "practice-file": ("BILL = contest.bill_path() ",
-                      f'BILL = os.path.join(os.path.dirname(contest.__file__), "data", '
+                      f'BILL = os.path.join(os.path.dirname(contest.__file__), "..", "data", '
                       f'"{PRACTICE}") '),
     "crash": ("rows = len(records)", "rows = len(record)"),
+    # a visible check fails (tag_columns holds a number): that task scores 0, the rest count
+    "fails-a-check": ('tag_columns = [name for name in header if ":" in name]',
+                      'tag_columns = [name for name in header if ":" in name] + [len(header)]'),
 }
+#: The bonus tasks, left as the starter ships them (raising NotImplementedError).
+BONUS = ("daily", "window", "pacific")
 
 #: name -> the code cells of a small notebook
 SMALL: dict[str, list[str]] = {
@@ -74,21 +81,35 @@ def handed_in(source: str) -> str:
 
 
 def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    nb.metadata = nbformat.from_dict({"kernelspec": nb.metadata.get("kernelspec", {})})
-    for cell in nb.cells:
-        cell.metadata = nbformat.from_dict({})
+    nb.metadata = nbformat.from_dict({k: nb.metadata[k] for k in ("kernelspec", "costlib")
+                                      if k in nb.metadata})
+    for cell in nb.cells:  # as the starters: nbgrader's cell metadata only
+        cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items()
+                                            if k == "nbgrader"})
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def handed_in_notebook(path: Path = SOLUTION, skip: tuple[str, ...] = ()
+                       ) -> nbformat.NotebookNode:
+    """A solution as a contestant hands it in: no hidden tests; the cells of the tasks in
+    ``skip`` (nbgrader grade ids) as the starter ships them."""
+    sys.path.insert(0, str(HERE.parent.parent / "tools"))
+    from make_starters import strip_source
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            task = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+            cell.source = strip_source(cell.source) if task in skip else handed_in(cell.source)
     return nb
 
 
 def mistaken(name: str) -> nbformat.NotebookNode:
     """The solution with the edit of ``MISTAKES[name]``; the edit must match exactly once."""
     old, new = MISTAKES[name]
-    nb = nbformat.read(SOLUTION, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = handed_in(cell.source)
+    nb = handed_in_notebook()
     found = [c for c in nb.cells if old in c.source]
     if len(found) != 1 or found[0].source.count(old) != 1:
         raise SystemExit(f"make.py: {name}: {old!r} is not in {SOLUTION.name} exactly once; "
@@ -111,13 +132,14 @@ def practice_answers() -> str:
     """The answers file a right notebook hands in on the practice month (the bundled sample),
     written by contest.submit itself."""
     from costlib import contest
+    from costlib.contest.answers import expected
 
     saved = {k: os.environ.pop(k) for k in contest.ENV_VARS if k in os.environ}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ[contest.ANSWERS_ENV] = os.path.join(tmp, "answers.json")
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                path = contest.submit(**contest.expected())
+                path = contest.submit(**expected())
             return path.read_text(encoding="utf-8")
         finally:
             os.environ.pop(contest.ANSWERS_ENV)
@@ -126,9 +148,10 @@ def practice_answers() -> str:
 
 def made() -> dict[str, str]:
     """File name -> text of every notebook this script makes."""
-    out = {"correct.ipynb": SOLUTION.read_text(encoding="utf-8"),
+    out = {"correct.ipynb": nbformat.writes(_clean(handed_in_notebook())) + "\n",
            "practice-answers.json": practice_answers()}
     out.update({f"{n}.ipynb": nbformat.writes(mistaken(n)) + "\n" for n in MISTAKES})
+    out["skips-bonus.ipynb"] = nbformat.writes(_clean(handed_in_notebook(skip=BONUS))) + "\n"
     out.update({f"{n}.ipynb": nbformat.writes(small(n)) + "\n" for n in SMALL})
     return out
 

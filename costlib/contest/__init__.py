@@ -1,18 +1,20 @@
-"""The contest's answer sheet: which bill, which window, what to hand in, and the right answers.
+"""The contest's hand-in module: which bill, which window, and handing in the answers.
 
-    >>> import costlib
     >>> from costlib import contest
-    >>> bill = costlib.read(contest.bill_path())     # the grader may swap in another month
+    >>> path = contest.bill_path()                   # the grader may swap in another month
     >>> start, end = contest.window()                # the bonus window, [start, end) in UTC
-    >>> contest.submit(account=bill.account, month=bill.month)  # doctest: +SKIP
+    >>> contest.submit(account="012345678901", month="2026-02")  # doctest: +SKIP
     2 answers to 1 of 6 tasks written to answers.json
     not answered: rows, tag_columns
 
 A contestant's notebook opens its bill with :func:`bill_path` and records its answers with one
 call to :func:`submit`, so the grader never parses prose. :data:`TASKS` is the one table of
-tasks, answer names and shapes: the contest README, :func:`submit`, the grader and the
-reference solutions all read it. :func:`expected` gives costlib's own answers for a bill and
-:func:`differences` compares a submission with them, to the cent.
+tasks, answer names and shapes (:mod:`costlib.contest.tasks`).
+
+This module is all a graded notebook can reach of the contest: it uses the standard library
+only (no costlib core, no numpy or pandas import) and holds no answer. The right answers are
+computed in :mod:`costlib.contest.answers`, grading is :mod:`costlib.contest.grade`, and the
+isolated runs :mod:`costlib.contest.sandbox`; none of them is visible inside a graded run.
 
 The environment decides what a run works on, so one notebook serves practice and grading:
 
@@ -25,27 +27,34 @@ The environment decides what a run works on, so one notebook serves practice and
 
 from __future__ import annotations
 
+import collections
+import csv
 import datetime as dt
 import difflib
+import gzip
+import io
 import json
 import math
 import numbers
 import os
 import re
+import sys
+import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-
-from . import money
-from .errors import CostlibError
-from .files import parse_name, sample_path
-from .invoice import check_invoice
-from .reading import Bill, read
-from .spending import UNTAGGED, spend
-from .timezones import PACIFIC
+from .tasks import (
+    ANSWERS,
+    DEFAULT_WINDOW,
+    HALF_CENT,
+    PLOT_DAYS,
+    SHAPES,
+    TASK_OF,
+    TASKS,
+    Answer,
+    Task,
+)
 
 BILL_ENV = "COSTLIB_BILL"
 WINDOW_ENV = "COSTLIB_WINDOW"
@@ -54,94 +63,21 @@ ANSWERS_ENV = "COSTLIB_ANSWERS"
 ENV_VARS = (BILL_ENV, WINDOW_ENV, INVOICE_ENV, ANSWERS_ENV)
 ANSWERS_FILE = "answers.json"
 FORMAT = "costlib-contest-answers/1"
-#: The bonus plot covers this many UTC days, ending with the last day that has data.
-PLOT_DAYS = 28
-#: The default bonus window, as day-of-month and time: from the 8th 06:00 to the 15th 18:00.
-DEFAULT_WINDOW = ("08 06:00", "15 18:00")
-#: Money is right when it is within half a cent of costlib's exact sum.
-HALF_CENT = Decimal("0.005")
+#: The bundled practice month (what :func:`bill_path` gives outside grading).
+PRACTICE_BILL = ("012345678901-aws-billing-detailed-line-items-with-resources-and-tags-"
+                 "2026-02.csv.zip")
+__all__ = ["ANSWERS", "ANSWERS_ENV", "BILL_ENV", "DEFAULT_WINDOW", "ENV_VARS", "FORMAT",
+           "HALF_CENT", "INVOICE_ENV", "PLOT_DAYS", "SHAPES", "TASKS", "TASK_OF", "WINDOW_ENV",
+           "Answer", "AnswerError", "Task", "answers_path", "bill_path", "invoice", "load",
+           "plot_days", "submit", "validate", "window"]
 
 
-class AnswerError(CostlibError, ValueError):
-    """An answer has an unknown name or the wrong shape; the message says which and why."""
+class AnswerError(ValueError):
+    """An answer has an unknown name or the wrong shape; the message says which and why.
 
-
-@dataclass(frozen=True)
-class Answer:
-    """One value a contestant hands in: its name, its shape and what it means."""
-
-    name: str
-    shape: str
-    meaning: str
-
-
-@dataclass(frozen=True)
-class Task:
-    """One task of the contest and the answers that score it."""
-
-    key: str
-    number: str
-    title: str
-    points: int
-    bonus: bool
-    answers: tuple[Answer, ...]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.answers)
-
-
-#: Shapes, and how each is written in JSON.
-SHAPES = {
-    "text": "a string",
-    "count": "a whole number",
-    "names": "a list of strings",
-    "money": "dollars, a number (compared to the cent)",
-    "money or none": "dollars, or None when there is no invoice",
-    "yes/no": "True or False",
-    "yes/no or none": "True, False, or None when there is no invoice",
-    "money per user": '{user: dollars}, untagged spend under "(untagged)"',
-    "money per day": '{"YYYY-MM-DD": dollars}',
-    "money per day and user": '{"YYYY-MM-DD": {user: dollars}}',
-}
-
-TASKS: tuple[Task, ...] = (
-    Task("open", "1", "Open the file", 1, False, (
-        Answer("account", "text", "the 12-digit payer account, as a string (leading zeros kept)"),
-        Answer("month", "text", 'the month the bill is for, "YYYY-MM"'),
-        Answer("rows", "count", "data records in the CSV after the header, total rows included"),
-        Answer("tag_columns", "names", 'the tag columns ("user:..." and "aws:..."), in file order'),
-    )),
-    Task("invoice", "2", "The month's blended cost against the invoice", 2, False, (
-        Answer("blended_total", "money", "BlendedCost (Cost in a single-account file) summed over "
-               "the charge rows: total and rounding rows left out"),
-        Answer("invoice_total", "money or none", "the invoice's total (the InvoiceTotal row, or "
-               "COSTLIB_INVOICE); None while the month is open or when there is no invoice"),
-        Answer("invoice_matches", "yes/no or none", "charges (+ rounding rows, - what that "
-               "invoice leaves out) equal the invoice to the cent; None without an invoice"),
-    )),
-    Task("users", "3", "Spend per user, and do the users add up?", 2, False, (
-        Answer("users", "money per user", "blended cost per user:Owner value over the whole "
-               'file, rows without dates included; no user:Owner value: "(untagged)"'),
-        Answer("users_equal_total", "yes/no", "the users' spend adds up exactly to "
-               "blended_total"),
-    )),
-    Task("daily", "bonus A", "28 days per user (the plot)", 1, True, (
-        Answer("daily", "money per day and user", "spend per UTC day (of UsageStartDate) and "
-               f"user over the {PLOT_DAYS} days ending with the last day that has data"),
-    )),
-    Task("window", "bonus B", "A time window with two parameters", 1, True, (
-        Answer("window_total", "money", "blended cost of the rows whose UsageStartDate is in "
-               "[start, end) of contest.window(), times in UTC"),
-        Answer("window_users", "money per user", "the same, per user"),
-    )),
-    Task("pacific", "bonus C", "UTC compensation: Pacific days", 1, True, (
-        Answer("pacific_daily", "money per day", "spend per America/Los_Angeles day (PST -8, "
-               "PDT -7) from the first to the last day with dated rows"),
-    )),
-)
-ANSWERS: dict[str, Answer] = {a.name: a for t in TASKS for a in t.answers}
-TASK_OF: dict[str, str] = {a.name: t.key for t in TASKS for a in t.answers}
+    A plain ``ValueError`` (not a :class:`costlib.CostlibError`): this module imports nothing
+    of costlib's core; the grader turns it into its own error where it must stop.
+    """
 
 
 # ------------------------------------------------------------------------ what to work on
@@ -149,7 +85,8 @@ TASK_OF: dict[str, str] = {a.name: t.key for t in TASKS for a in t.answers}
 
 def bill_path() -> str:
     """The bill to answer on: ``$COSTLIB_BILL`` if set, else the bundled sample."""
-    return os.environ.get(BILL_ENV) or sample_path()
+    return os.environ.get(BILL_ENV) or str(Path(__file__).resolve().parent.parent / "data"
+                                            / PRACTICE_BILL)
 
 
 def window(bill: str | os.PathLike | None = None) -> tuple[str, str]:
@@ -180,26 +117,40 @@ def answers_path() -> Path:
     return Path(os.environ.get(ANSWERS_ENV) or ANSWERS_FILE)
 
 
-def plot_days(last_start: np.datetime64 | dt.datetime | str) -> tuple[str, str]:
-    """First and last UTC day of the bonus plot, given the latest ``UsageStartDate``."""
-    last = np.datetime64(last_start, "D")
-    return str(last - (PLOT_DAYS - 1)), str(last)
-
-
-_env_bill, _env_window, _env_invoice = bill_path, window, invoice  # expected()'s defaults
+def plot_days(last_start) -> tuple[str, str]:
+    """First and last UTC day of the bonus plot, given the latest ``UsageStartDate`` (a
+    ``datetime64``, a ``datetime`` or an ISO string)."""
+    last = dt.date.fromisoformat(str(last_start)[:10])
+    return (last - dt.timedelta(days=PLOT_DAYS - 1)).isoformat(), last.isoformat()
 
 
 def _month_of(path: str) -> str:
-    name = parse_name(path)
-    if name.month:
-        return name.month
+    """The month in a bill's file name, else the most common month of its first dated rows."""
     found = re.findall(r"(?<!\d)(\d{4}-\d{2})(?!\d)", os.path.basename(path))
     if found:
         return found[-1]
-    month = read(path).month
-    if month is None:
+    months = collections.Counter(row["UsageStartDate"][:7] for row in _first_rows(path)
+                                 if row.get("UsageStartDate"))
+    if not months:
         raise AnswerError(f"{path}: cannot tell the bill's month; set {WINDOW_ENV}")
-    return month
+    return months.most_common(1)[0][0]
+
+
+def _first_rows(path: str, count: int = 2000) -> list[dict]:
+    """Up to ``count`` records of a ``.csv``, ``.csv.gz`` or ``.csv.zip`` bill, as dicts."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                member = next(n for n in archive.namelist() if n.lower().endswith(".csv"))
+                raw = archive.open(member)
+        else:
+            raw = gzip.open(path) if path.endswith(".gz") else open(path, "rb")
+        with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+            reader = csv.DictReader(text)
+            return [row for _, row in zip(range(count), reader, strict=False)]
+    except (OSError, StopIteration, UnicodeDecodeError, csv.Error, zipfile.BadZipFile) as err:
+        raise AnswerError(f"{path}: cannot tell the bill's month ({err}); set {WINDOW_ENV}"
+                          ) from None
 
 
 # ---------------------------------------------------------------------------- handing in
@@ -290,7 +241,7 @@ def _convert(answer: Answer, value):
                                  if name == "account" else ""))
         return str(value)
     if shape == "count":
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        if _is_bool(value) or not isinstance(value, numbers.Integral):
             raise AnswerError(f"{name} must be a whole number, not {_what(value)}")
         return int(value)
     if shape == "names":
@@ -304,7 +255,7 @@ def _convert(answer: Answer, value):
     if shape == "money":
         return _money(name, value)
     if shape == "yes/no":
-        if not isinstance(value, (bool, np.bool_)):
+        if not _is_bool(value):
             raise AnswerError(f"{name} must be True or False, not {_what(value)}")
         return bool(value)
     if shape == "money per user":
@@ -318,7 +269,7 @@ def _convert(answer: Answer, value):
 
 
 def _money(where: str, value) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, Decimal)):
+    if _is_bool(value) or not isinstance(value, (numbers.Real, Decimal)):
         raise AnswerError(f"{where} must be an amount in dollars (a number), not {_what(value)}")
     amount = float(value)
     if not math.isfinite(amount):
@@ -364,7 +315,8 @@ def _day(where: str, key) -> str:
         except ValueError:
             raise AnswerError(f"{where}: {key!r} is not a real day") from None
         return key
-    if isinstance(key, np.datetime64):
+    np = sys.modules.get("numpy")  # loaded by the notebook, if it uses numpy at all
+    if np is not None and isinstance(key, np.datetime64):
         return str(key.astype("datetime64[D]"))
     if isinstance(key, dt.datetime):  # pandas Timestamp included
         if (key.hour, key.minute, key.second, key.microsecond) != (0, 0, 0, 0):
@@ -373,6 +325,12 @@ def _day(where: str, key) -> str:
     if isinstance(key, dt.date):
         return key.isoformat()
     raise AnswerError(f"{where}: days are strings YYYY-MM-DD, not {_what(key)}")
+
+
+def _is_bool(value) -> bool:
+    """``True``/``False``, numpy's ``bool_`` included (numpy is never imported here)."""
+    np = sys.modules.get("numpy")
+    return isinstance(value, bool) or (np is not None and isinstance(value, np.bool_))
 
 
 def _is_sequence(value) -> bool:
@@ -385,115 +343,3 @@ def _what(value) -> str:
     text = repr(value)
     text = text if len(text) <= 40 else text[:37] + "..."
     return f"{type(value).__name__} {text}"
-
-
-# ------------------------------------------------------------------------ the right answers
-
-
-def expected(bill_path: str | os.PathLike | Bill | None = None,
-             window: tuple[str, str] | None = None, invoice=None) -> dict:
-    """costlib's own answers to every task for a bill, in the form :func:`submit` writes.
-
-    ``bill_path`` may also be a :class:`~costlib.Bill` already read (the grader passes bills
-    it changed, to compute the answers a typical mistake gives). Defaults: the bill, window
-    and invoice the environment names (see the module doc).
-    """
-    given = bill_path if isinstance(bill_path, Bill) else None
-    if given is not None:
-        path = given.name
-    else:
-        path = os.fspath(bill_path) if bill_path is not None else _env_bill()
-    start, end = window if window is not None else _env_window(path)
-    if invoice is None:
-        invoice = _env_invoice()
-    bill = given if given is not None else read(path)
-    check = check_invoice(bill, invoice)
-    whole = spend(bill)
-    answers = {
-        "account": bill.account,
-        "month": bill.month,
-        "rows": len(bill.items) + len(bill.controls),
-        "tag_columns": list(bill.tags),
-        "blended_total": whole.total,
-        "invoice_total": check.total,
-        "invoice_matches": check.matches,
-        "users": _per_user(whole.users, whole.table.sum(axis=0)),
-        "users_equal_total": whole.users_add_up,
-    }
-    starts = bill.items["UsageStartDate"].dropna()
-    if len(starts):
-        first, last = plot_days(starts.max().tz_convert(None).to_datetime64())
-        plot = spend(bill, start=first, end=str(np.datetime64(last) + 1))
-        answers["daily"] = {str(day): _per_user(plot.users, plot.table[i])
-                            for i, day in enumerate(plot.days)}
-    else:
-        answers["daily"] = {}
-    inside = spend(bill, start=start, end=end)
-    answers["window_total"] = inside.total
-    answers["window_users"] = _per_user(inside.users, inside.table.sum(axis=0))
-    local = spend(bill, tz=PACIFIC)
-    per_day = local.table[: len(local.days)].sum(axis=1)
-    answers["pacific_daily"] = {str(day): money.dollars(v)
-                                for day, v in zip(local.days, per_day, strict=True)}
-    return validate(answers)
-
-
-def _per_user(users: list[str], units) -> dict[str, float]:
-    return {u: money.dollars(v) for u, v in zip(users, units, strict=True)
-            if v or u != UNTAGGED}
-
-
-# ------------------------------------------------------------------------------ comparing
-
-
-def differences(answers: Mapping, right: Mapping) -> dict[str, list[str]]:
-    """What is wrong in ``answers``, task by task (an empty list: the task is right).
-
-    Both are in the form :func:`submit` writes (``right`` usually from :func:`expected`).
-    Money is right within half a cent; in tables a missing user or day counts as zero.
-    """
-    out: dict[str, list[str]] = {}
-    for task in TASKS:
-        problems: list[str] = []
-        for name in task.names:
-            if name not in answers:
-                problems.append(f"{name}: not answered")
-                continue
-            problems += _compare(name, ANSWERS[name].shape, answers[name], right.get(name))
-        out[task.key] = problems
-    return out
-
-
-def _compare(where: str, shape: str, got, want) -> list[str]:
-    if shape.startswith("money per day and user"):
-        got, want = got or {}, want or {}
-        problems = []
-        for day in sorted(set(got) | set(want)):
-            problems += _compare(f"{where}[{day!r}]", "money per user", got.get(day, {}),
-                                 want.get(day, {}))
-        return problems
-    if shape in ("money per user", "money per day"):
-        got, want = got or {}, want or {}
-        keys = list(want) + [k for k in got if k not in want]
-        return [p for k in keys for p in _compare(f"{where}[{k!r}]", "money", got.get(k, 0.0),
-                                                  want.get(k, 0.0))]
-    if shape.startswith("money"):
-        if got is None or want is None:
-            return [] if got is want else [f"{where}: {_show(got)}, expected {_show(want)}"]
-        if abs(_decimal(got) - _decimal(want)) < HALF_CENT:
-            return []
-        return [f"{where}: {_show(got)}, expected {_show(want)}"]
-    if got != want or type(got) is not type(want):
-        return [f"{where}: {got!r}, expected {want!r}"]
-    return []
-
-
-def _decimal(value) -> Decimal:
-    try:
-        return Decimal(repr(float(value)))
-    except (InvalidOperation, TypeError, ValueError):
-        return Decimal("NaN")
-
-
-def _show(value) -> str:
-    return "None" if value is None else f"{float(value):,.4f}"

@@ -1,0 +1,218 @@
+"""Today's files (legacy CUR as CSV and Parquet, CUR 2.0, FOCUS) answer the same questions.
+
+The bundled sample month written in every format gives the detailed bill's answers to the unit;
+the conformance files written by others give what an independent computation gives.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import costlib
+from conftest import CONFORMANCE, conformance, run_cli
+from costlib.sample import FORMATS, write_formats
+
+PACIFIC = "America/Los_Angeles"
+
+
+@pytest.fixture(scope="module")
+def formats(tmp_path_factory) -> dict[str, object]:
+    paths = write_formats(tmp_path_factory.mktemp("formats"))
+    return {FORMATS[p.name]: p for p in paths}
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS.values())))
+@pytest.mark.parametrize("question", [{}, {"tz": PACIFIC, "start": "2026-02-08",
+                                           "end": "2026-02-15 12:00"}, {"spread": True}])
+def test_the_sample_month_answers_alike_in_every_format(formats, fmt, question):
+    native = costlib.read(costlib.sample_path(), cost="unblended")
+    expected = costlib.spend(native, "user:Owner", **question)
+    for bill in (costlib.read(formats[fmt]), costlib.read_condensed(formats[fmt], "user:Owner")):
+        got = costlib.spend(bill, "user:Owner", **question)
+        assert got.users == expected.users
+        assert np.array_equal(got.table, expected.table)  # to the unit of 1e-10 dollars
+        assert got.total_units == expected.total_units and got.users_add_up
+
+
+def test_each_format_names_its_kind_and_default_cost(formats):
+    kinds = {fmt: (b.kind, b.cost_basis) for fmt, b in
+             ((f, costlib.read_condensed(p)) for f, p in formats.items())}
+    assert kinds == {"cur": ("cur", "unblended"), "cur-parquet": ("cur", "unblended"),
+                     "cur2": ("cur2", "unblended"), "focus": ("focus", "billed")}
+
+
+def test_tags_are_found_by_the_name_people_write(formats):
+    cur = costlib.read(formats["cur-parquet"])
+    assert "user_owner" in cur.tags and cur.tag_column("user:Owner") == "user_owner"
+    assert costlib.read(formats["cur"]).tag_column("user:Owner") == "user:Owner"
+    assert costlib.read(formats["cur2"]).tag_column("user:Project") == "user_project"
+
+
+def test_a_cost_basis_the_format_lacks_is_one_line(formats):
+    done = run_cli("report", str(formats["focus"]), "--cost", "blended")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (f"costlib: error: {formats['focus']}: no blended cost in a "
+                                   "FOCUS export (it has: billed, effective, list)")
+
+
+def test_the_json_names_its_cost_and_total(formats):
+    done = run_cli("report", str(formats["focus"]), "--json", "--quiet")
+    data = json.loads(done.stdout)
+    assert data["cost"] == "billed" and "blended_total" not in data
+    native = json.loads(run_cli("report", "--json", "--quiet").stdout)
+    assert native["cost"] == "blended" and native["total"] == native["blended_total"]
+    assert data["total"] == json.loads(run_cli("report", "--json", "--quiet", "--cost",
+                                               "unblended").stdout)["total"]
+    assert data["invoice"]["status"] == "no invoice"
+    assert "holds no invoice total" in data["invoice"]["explanation"][0]
+
+
+def test_tag_coverage_lists_every_key_with_its_share(formats):
+    done = run_cli("tags", str(formats["focus"]), "--json")
+    coverage = json.loads(done.stdout)
+    assert set(coverage["tags"]) == {"aws:createdBy", "user:Name", "user:Owner", "user:Project"}
+    owner = costlib.spend(costlib.read(formats["focus"]), "user:Owner")
+    tagged = owner.per_user.drop("(untagged)").abs().sum()
+    assert coverage["tags"]["user:Owner"]["share"] <= 1
+    assert coverage["tags"]["user:Owner"]["share"] >= tagged / owner.per_user.abs().sum() - 1e-9
+
+
+def test_a_gzip_bomb_is_refused(tmp_path):
+    path = tmp_path / "bomb.csv.gz"
+    header = b"InvoiceID,PayerAccountId,RecordType,UsageStartDate,BlendedCost\n"
+    path.write_bytes(gzip.compress(header + b"\n" * (300 << 20), compresslevel=9))
+    with pytest.raises(costlib.BillError, match="the gzip inflates past 200 times"):
+        costlib.read(path)
+
+
+# --- files written by others --------------------------------------------------------------
+
+def close(a: dict, b: dict, tolerance: float = 1e-6) -> bool:
+    return set(a) == set(b) and all(abs(a[k] - b[k]) <= tolerance for k in a)
+
+
+def test_the_focus_sample_matches_an_independent_sum():
+    path = conformance(CONFORMANCE / "finops-focus-1.0-sample.csv")
+    report = json.loads(run_cli("report", str(path), "--tag", "application", "--json",
+                                "--quiet").stdout)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cost = frame["BilledCost"].replace("NULL", "0").astype(float)
+    tags = frame["Tags"].map(lambda t: {} if t == "NULL" else json.loads(t))
+    owner = tags.map(lambda t: t.get("application") or "(untagged)")
+    day = frame["ChargePeriodStart"].str[:10]
+    assert abs(report["total"] - 20.52022672899) < 1e-6 and report["cost"] == "billed"
+    assert close(report["users"], cost.groupby(owner).sum().to_dict())
+    daily = {d: close(report["daily"][d], {u: v for u, v in g.groupby(owner[g.index]).sum()
+                                           .to_dict().items()} | {u: 0.0 for u in report["users"]
+                                           if u not in set(owner[g.index])})
+             for d, g in cost.groupby(day)}
+    assert all(daily.values()) and set(daily) == set(report["daily"]) - {"undated"}
+
+
+@pytest.mark.parametrize("month, total", [("10", 4064.4831315379), ("11", 3505.3269681268)])
+def test_the_workshop_cur_parquet_matches_an_independent_sum(month, total):
+    path = conformance(CONFORMANCE / f"aws-workshop-cur-2018-{month}.snappy.parquet")
+    report = json.loads(run_cli("report", str(path), "--tag", "user:Department", "--cost",
+                                "unblended", "--json", "--quiet").stdout)
+    table = pq.read_table(path, columns=["line_item_unblended_cost", "line_item_usage_start_date",
+                                         "resource_tags_user_department"]).to_pandas()
+    owner = table["resource_tags_user_department"].fillna("").replace("", "(untagged)")
+    assert abs(report["total"] - total) < 1e-6
+    assert close(report["users"], table["line_item_unblended_cost"].groupby(owner).sum().to_dict())
+    day = table["line_item_usage_start_date"].dt.strftime("%Y-%m-%d")
+    for d, rows in table.groupby(day):
+        got = {u: v for u, v in report["daily"][d].items() if v}
+        want = rows["line_item_unblended_cost"].groupby(owner[rows.index]).sum().to_dict()
+        assert close(got, {u: v for u, v in want.items() if v}), d
+
+
+def test_the_legacy_cur_csv_keeps_its_ids_and_sums():
+    path = conformance(CONFORMANCE / "focus-converters-aws-cur-2023-11.csv")
+    bill = costlib.read(path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert bill.kind == "cur" and bill.account == frame["bill/PayerAccountId"].iloc[0]
+    assert set(bill.items["LinkedAccountId"]) == set(frame["lineItem/UsageAccountId"])
+    expected = frame["lineItem/UnblendedCost"].astype(float).sum()
+    assert abs(costlib.spend(bill).total - expected) < 1e-9
+    assert set(bill.items["RecordType"]) == {"Usage", "Tax"}
+
+
+def test_two_workshop_months_differ_in_columns_and_both_read():
+    october = conformance(CONFORMANCE / "aws-workshop-cur-2018-10.snappy.parquet")
+    november = conformance(CONFORMANCE / "aws-workshop-cur-2018-11.snappy.parquet")
+    names = [set(pq.read_schema(p).names) for p in (october, november)]
+    assert names[0] != names[1]
+    new = sorted(c.removeprefix("resource_tags_") for c in names[1] - names[0]
+                 if c.startswith("resource_tags_"))
+    assert new, "November has a tag column October lacks"
+    october_bill = costlib.read_condensed(october, new[0])
+    assert costlib.spend(october_bill, new[0], strict=False).per_user.index.tolist() == [
+        "(untagged)"]
+    assert pc.sum(pq.read_table(november, columns=["line_item_unblended_cost"]).column(0)
+                  ).as_py() == pytest.approx(costlib.spend(costlib.read(november)).total, abs=1e-6)
+
+
+def test_the_json_splits_the_spend_by_account_type_and_provider(formats):
+    path = conformance(CONFORMANCE / "finops-focus-1.0-sample.csv")
+    data = json.loads(run_cli("report", str(path), "--json", "--quiet").stdout)
+    assert data["providers"]["AWS"] == pytest.approx(18.0066386184, abs=1e-9)
+    assert set(data["providers"]) == {"AWS", "Microsoft", "Oracle"}
+    for split in ("providers", "by_account", "by_type"):
+        assert sum(data[split].values()) == pytest.approx(data["total"], abs=1e-6), split
+    native = json.loads(run_cli("report", "--json", "--quiet").stdout)
+    assert set(native["by_account"]) == {"012345678901", "012345678902"}  # leading zeros kept
+    assert "providers" not in native
+
+
+def test_provider_keeps_one_providers_charges():
+    path = conformance(CONFORMANCE / "finops-focus-1.0-sample.csv")
+    aws = json.loads(run_cli("report", str(path), "--provider", "AWS", "--json", "--quiet",
+                             "--tag", "application").stdout)
+    assert aws["total"] == pytest.approx(18.0066386184, abs=1e-9)
+    assert set(aws["providers"]) == {"AWS"} and aws["users_add_up"] is True
+    done = run_cli("report", str(path), "--provider", "Azure")
+    assert done.returncode == 2 and "no charge rows with Provider 'Azure' (found: AWS, " \
+        "Microsoft, Oracle)" in done.stderr
+
+
+def multipart_month(folder, formats) -> Path:
+    """The sample CUR month as AWS delivers a big one: three gzip parts of the latest
+    assembly, a manifest naming them, and an older assembly's part beside them."""
+    with gzip.open(formats["cur"], "rt", encoding="utf-8") as text:
+        header, *rows = text.read().splitlines()
+    month = Path(folder) / "cur" / "ocean" / "20260201-20260301"
+    keys = []
+    for n, part in enumerate((rows[0::3], rows[1::3], rows[2::3]), start=1):
+        key = f"cur/ocean/20260201-20260301/new-assembly/ocean-{n:05d}.csv.gz"
+        (Path(folder) / key).parent.mkdir(parents=True, exist_ok=True)
+        (Path(folder) / key).write_bytes(gzip.compress("\n".join([header, *part, ""]).encode()))
+        keys.append(key)
+    old = month / "old-assembly" / "ocean-00001.csv.gz"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(gzip.compress("\n".join([header, *rows[:100], ""]).encode()))
+    manifest = month / "ocean-Manifest.json"
+    manifest.write_text(json.dumps({"assemblyId": "new-assembly", "bucket": "copydbr",
+                                    "reportKeys": keys, "compression": "GZIP"}))
+    return manifest
+
+
+def test_a_multipart_month_is_read_from_its_manifest_once(formats, tmp_path):
+    from costlib.files import manifest_parts
+
+    manifest = multipart_month(tmp_path, formats)
+    parts = manifest_parts(manifest)
+    assert len(parts) == 3 and all("new-assembly" in p for p in parts)
+    whole = costlib.spend(costlib.read(formats["cur"]), "user:Owner")
+    scanned = costlib.spend(costlib.scan(manifest, "user:Owner"), "user:Owner")
+    assert scanned.total_units == whole.total_units  # the old assembly is not added
+    assert scanned.users == whole.users and np.array_equal(scanned.table, whole.table)
+    done = run_cli("report", str(manifest), "--json", "--quiet")
+    assert json.loads(done.stdout)["total"] == whole.total
