@@ -52,9 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar (it shows only in a terminal, on long reads)")
     rep.add_argument("--jobs", "-j", type=int, metavar="N",
-                     help="files read at once by a pool of processes (default: the cores)")
+                     help="files read at once by a pool of processes (default: half the "
+                     "cores, as each file is read on two)")
     rep.add_argument("--dask", metavar="local[:N]|ADDRESS",
-                     help="read the files on Dask: a LocalCluster of N processes, or the "
+                     help="read the files on Dask: a LocalCluster of N processes (default: half "
+                     "the cores), or the "
                      "scheduler at ADDRESS (tcp://HOST:PORT)")
     rep.add_argument("--keep-going", action="store_true",
                      help="with several files: answer for the files that can be read and "

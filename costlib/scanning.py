@@ -39,7 +39,7 @@ from .reading import CondensedBill, _datetimes, _factorize, _reduce, read_conden
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FileAnswer", "Refused", "Scan", "billing_files", "combine", "condense",
+__all__ = ["FileAnswer", "Refused", "Scan", "billing_files", "combine", "condense", "default_jobs",
            "dask_client", "scan"]
 
 _HOUR = 3600 * 10**9
@@ -118,7 +118,8 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike],
     ``tag`` is what :func:`costlib.read_condensed` keeps, ``cost`` the cost basis it sums
     (every file must have it: files of different bases are not added). A manifest
     (``...-Manifest.json``) stands for the parts of its month. The files are read in a process
-    pool of ``jobs`` processes (default: the cores; ``1``: here, one after the other), or on
+    pool of ``jobs`` processes (default: half the cores, :func:`default_jobs`, as each read
+    keeps two cores busy; ``1``: here, one after the other), or on
     a Dask cluster when ``client`` (a ``dask.distributed.Client``) is given. A file that cannot
     be read stops the scan with one line naming it (:class:`~costlib.BillError`), or with
     ``keep_going`` is left out and listed in ``refused``. ``progress``: one bar over the files,
@@ -130,10 +131,10 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike],
     keep = None if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     if client is not None:
         results = _on_dask(client, names, keep, cost)
-    elif len(names) == 1 or (jobs or os.cpu_count() or 1) == 1:
+    elif len(names) == 1 or (jobs or default_jobs()) == 1:
         results = ((i, condense(name, keep, cost)) for i, name in enumerate(names))
     else:
-        results = _on_pool(min(jobs or os.cpu_count() or 1, len(names)), names, keep, cost)
+        results = _on_pool(min(jobs or default_jobs(), len(names)), names, keep, cost)
     answers: dict[int, FileAnswer] = {}
     refused: dict[int, Refused] = {}
     total, pending = None, []
@@ -159,6 +160,12 @@ def scan(paths: str | os.PathLike | Iterable[str | os.PathLike],
     total = combine([total, *pending] if total else pending)
     files = tuple(answers[i] for i in sorted(answers))
     return _scan(total, files, tuple(refused[i] for i in sorted(refused)))
+
+
+def default_jobs() -> int:
+    """Files read at once by default: half the cores, as one file's read keeps about two cores
+    busy (an inflating thread and two parsing threads); on two cores, one at a time."""
+    return max(1, (os.cpu_count() or 1) // 2)
 
 
 def condense(name: str, tag: Sequence[str] | None = None, cost: str | None = None
@@ -354,7 +361,7 @@ def _on_dask(client, names: list[str], keep, cost) -> Iterator[tuple[int, object
 @contextlib.contextmanager
 def dask_client(address: str) -> Iterator[object]:
     """A ``dask.distributed.Client`` for ``local``, ``local:N`` (a ``LocalCluster`` of N
-    processes, default the cores) or a scheduler's address (``tcp://HOST:PORT``, a Dask
+    processes, default half the cores) or a scheduler's address (``tcp://HOST:PORT``, a Dask
     Gateway cluster's); one that does not answer is an :class:`~costlib.OptionError`."""
     try:
         from distributed import Client, LocalCluster
@@ -365,7 +372,7 @@ def dask_client(address: str) -> Iterator[object]:
             count = address.partition(":")[2]
             if count and not (count.isdigit() and int(count) >= 1):
                 raise OptionError(f"--dask {address}: say local or local:N (N workers)")
-            workers = int(count) if count else os.cpu_count() or 1
+            workers = int(count) if count else default_jobs()
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=40))

@@ -93,6 +93,9 @@ def test_a_scan_is_the_sum_of_its_months_to_the_unit(months, question):
     assert a.total_units == sum(s.total_units for s in b)
     assert cells(a) == added(b)
     assert a.users_add_up
+    # the day x user table spans the days of the files, no more
+    assert a.days[0] == min(s.days[0] for s in b) and a.days[-1] == max(s.days[-1] for s in b)
+    assert len(a.days) == (a.days[-1] - a.days[0]).astype(int) + 1
     assert whole.line_items == sum(s.line_items for s in singles)
     assert len(whole.items) < sum(len(s.items) for s in singles)  # the undated credits merge
     assert len(whole.controls) == sum(len(s.controls) for s in singles)
