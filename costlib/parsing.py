@@ -116,6 +116,11 @@ class Header:
         return [c for c in DATE_COLUMNS if c in self.columns]
 
     @property
+    def checked(self) -> list[str]:
+        """The number and date columns, in file order: every chunk checks them all."""
+        return [c for c in self.columns if c in self.numbers or c in self.dates]
+
+    @property
     def basis(self) -> str:
         """The cost basis, as ``--cost`` spells it."""
         if self.kind in ("single-account", "invoice-report"):
@@ -313,6 +318,10 @@ class Parsed:
                 yield chunk
                 if isinstance(piece, memoryview):
                     self._release(piece)
+        self._finish()
+
+    def _finish(self) -> None:
+        """After the last chunk: refuse a file without rows, settle a detailed bill's kind."""
         if not self.rows:
             raise BillError(f"{self.name}: no rows after the header")
         if self.kind is None:
@@ -383,7 +392,7 @@ class Parsed:
         types = {c: _TEXT for c in texts}
         types.update({c: pa.float64() for c in header.numbers})
         types.update({c: self._date_type for c in header.dates})
-        checked = [c for c in header.columns if c in header.numbers or c in header.dates]
+        checked = header.checked
 
         def text(columns: Sequence[str]) -> pa.Table:
             return _csv(data, header.columns, {c: pa.string() for c in columns}, self._nulls)
@@ -496,10 +505,7 @@ class _ParquetParsed(Parsed):
         except (pa.ArrowException, OSError) as err:
             raise BillError(f"{self.name}: not a readable Parquet file "
                             f"({first_line(err)})") from None
-        if not self.rows:
-            raise BillError(f"{self.name}: no rows")
-        if self.kind is None:
-            self.kind = "cloudcheckr" if self._aws else "dbr"
+        self._finish()
 
     def _typed(self, table: pa.Table) -> Chunk:
         header = self.header
@@ -508,10 +514,8 @@ class _ParquetParsed(Parsed):
             column = table.column(name)
             if name in header.dates:
                 if not pa.types.is_timestamp(column.type):
-                    column = column.cast(pa.string())
                     try:
-                        column = column.cast(pa.timestamp("ms", tz="UTC")) if self.header.format \
-                            and self.header.format.zoned else column.cast(_MS)
+                        column = column.cast(pa.string()).cast(self._date_type)
                     except pa.ArrowInvalid:
                         raise _refused(self, table, name) from None
                 columns[name] = column.cast(pa.timestamp("ms", tz=column.type.tz))
@@ -523,7 +527,7 @@ class _ParquetParsed(Parsed):
             else:
                 columns[name] = _text(column)
         typed = pa.table(columns)
-        checked = [c for c in header.columns if c in header.numbers or c in header.dates]
+        checked = header.checked
 
         def as_text(names: Sequence[str]) -> pa.Table:
             return pa.table({c: _written(table.column(c)) for c in names})
@@ -545,9 +549,15 @@ def _refused(parsed: Parsed, table: pa.Table, column: str) -> BillError:
     verdict = _verdicts(sorted({v for v in values if v}), parsed._date_type if date
                         else pa.float64())
     at = next((i for i, v in enumerate(values) if v and verdict[v] is None), 0)
-    words = (f"{column} is not a date ({values[at]!r}, expected YYYY-MM-DD HH:MM:SS)" if date
-             else f"{column} is not a number ({values[at]!r})")
-    return BillError(f"{parsed.name}: row {parsed.rows + 2 + at}: {words}")
+    return BillError(f"{parsed.name}: row {parsed.rows + 2 + at}: "
+                     f"{_unreadable(column, values[at], date)}")
+
+
+def _unreadable(column: str, value: str, date: bool) -> str:
+    """The words for a value that is not what its column holds (one wording, every reader)."""
+    if date:
+        return f"{column} is not a date ({value!r}, expected YYYY-MM-DD HH:MM:SS)"
+    return f"{column} is not a number ({value!r})"
 
 
 def _written(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -888,7 +898,7 @@ def _structure(message: str) -> _Bad:
 def _bad_values(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad:
     """The first bad value of a piece that the typed parse refused or found wrong, in file
     order (then column order), from ``table``: its checked columns as written."""
-    checked = [c for c in header.columns if c in header.numbers or c in header.dates]
+    checked = header.checked
     kinds = table.column("RecordType").to_pylist()
     control = np.array([k in CONTROL_RECORD_TYPES for k in kinds], bool)
     found: list[tuple[int, int, str]] = []
@@ -904,13 +914,12 @@ def _bad_values(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad
             elif date:
                 stamp = verdict[value]
                 if stamp is None:
-                    words = (f"{column} is not a date ({value!r}, expected YYYY-MM-DD "
-                             "HH:MM:SS)")
+                    words = _unreadable(column, value, date)
                 elif not FIRST_DATE <= stamp < END_DATE:
                     words = (f"{column} is out of range ({value!r}: dates are read from "
                              f"{FIRST_YEAR} to {END_YEAR - 1})")
             elif verdict[value] is None or not np.isfinite(verdict[value]):
-                words = f"{column} is not a number ({value!r})"
+                words = _unreadable(column, value, date)
             if words:
                 found.append((i, position, words))
                 break
