@@ -106,6 +106,16 @@ def fit(amounts: np.ndarray) -> np.ndarray:
     return amounts
 
 
+def concat(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays of units one after the other: ``int64``, or Python ints if any array holds
+    them (and some do not fit ``int64``)."""
+    if not arrays:
+        return np.zeros(0, np.int64)
+    if any(np.asarray(a).dtype == object for a in arrays):
+        return fit(np.concatenate([np.asarray(a, dtype=object) for a in arrays]))
+    return np.concatenate([np.asarray(a, np.int64) for a in arrays])
+
+
 def dollars(amount_units: int) -> float:
     """Units back to dollars: the float nearest the exact sum."""
     return int(amount_units) / UNIT

@@ -92,7 +92,7 @@ def read(source: str | os.PathLike | IO, *, cost: str | None = None) -> Bill:
             control.append(chunk.control)
 
     control = np.concatenate(control)
-    cost_units = np.concatenate(units)
+    cost_units = money.concat(units)
     columns = {c: np.concatenate(parts[c]) for c in header.columns}
     tags = _expand_tags(header, columns, None)
 
@@ -163,7 +163,7 @@ def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     for column in [*header.columns, *(c for c in columns if c not in header.columns)]:
         values = columns[column]
         if column in header.dates:
-            data[column] = _datetimes(values)
+            data[column] = utc_datetimes(values)
         elif column in header.numbers:
             data[column] = pd.Series(values, dtype="float64")
         else:
@@ -171,7 +171,7 @@ def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(data))
 
 
-def _datetimes(ns: np.ndarray) -> pd.Series:
+def utc_datetimes(ns: np.ndarray) -> pd.Series:
     import pandas as pd
 
     return pd.Series(np.asarray(ns, np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
@@ -277,7 +277,7 @@ class _Condenser:
         codes = {}
         for column in self.keys:
             if column in chunk.instants:
-                local, uniques = _factorize(chunk.instants[column])
+                local, uniques = factorize(chunk.instants[column])
                 codes[column] = self.codes[column].map(uniques)[local]
             else:
                 values, local = chunk.texts[column]
@@ -307,14 +307,10 @@ class _Condenser:
         self.control_units.append(chunk.units[at])
 
     def _lasting(self, instants: dict[str, np.ndarray], charge) -> np.ndarray | None:
-        """The charge rows that last more than an hour. ``spend(spread=True)`` splits each of
-        them into hourly pieces whose units add up exactly, the odd units going to the first
-        hours; the pieces of a sum are not the sums of the pieces, so these rows stay apart."""
+        """The charge rows that last more than an hour (see :func:`lasting`)."""
         if "UsageStartDate" not in instants or "UsageEndDate" not in instants:
             return None
-        start = instants["UsageStartDate"][charge]
-        end = instants["UsageEndDate"][charge]
-        return (start != NAT) & (end != NAT) & (end - start > _HOUR)
+        return lasting(instants["UsageStartDate"][charge], instants["UsageEndDate"][charge])
 
     def _add(self, keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray) -> None:
         """Sum rows per key a batch at a time; sum the sums again once they pile up."""
@@ -327,7 +323,7 @@ class _Condenser:
             counts = np.concatenate([b[2] for b in self.batch])
             self.batch, self.batched = [], 0
             sign = (units < 0).astype(np.int64)  # credits apart from charges of the same key
-            self.parts.append(_reduce(keys + [sign], units, counts))
+            self.parts.append(sum_per_key(keys + [sign], units, counts))
             self.pending += len(self.parts[-1][1])
             if self.pending > max(BATCH_ROWS, 2 * self.reduced):
                 self._combine()
@@ -337,7 +333,7 @@ class _Condenser:
             keys = [np.concatenate(k) for k in zip(*(p[0] for p in self.parts), strict=True)]
             units = np.concatenate([p[1] for p in self.parts])
             counts = np.concatenate([p[2] for p in self.parts])
-            self.parts = [_reduce(keys, units, counts)]
+            self.parts = [sum_per_key(keys, units, counts)]
         self.pending = self.reduced = len(self.parts[0][1]) if self.parts else 0
 
     def bill(self, parsed: Parsed) -> CondensedBill:
@@ -354,7 +350,7 @@ class _Condenser:
         if self.singles:
             keys = [np.concatenate([k, *(one[0][i] for one in self.singles)])
                     for i, k in enumerate(keys)]
-            units = np.concatenate([units, *(one[1] for one in self.singles)])
+            units = money.concat([units, *(one[1] for one in self.singles)])
             counts = np.concatenate([counts, np.ones(len(units) - len(counts), np.int64)])
         units = money.fit(np.asarray(units))
         header = self.header
@@ -364,15 +360,14 @@ class _Condenser:
                                 dtype=np.int64 if column in header.dates else object)
             columns[column] = values[codes] if len(values) else values[:0]
         file_tags = _expand_tags(header, columns, self.tags)
-        items = {c: _datetimes(v) if c in header.dates else pd.Series(v, dtype="str")
+        items = {c: utc_datetimes(v) if c in header.dates else pd.Series(v, dtype="str")
                  for c, v in columns.items()}
         items[header.cost] = pd.Series(money.to_dollars(units), dtype="float64")
         order = [c for c in header.columns if c in items]
         items = pd.DataFrame(items)[order + [c for c in items if c not in order]]
         controls = _frame(header, {c: np.concatenate(v) if v else np.zeros(
             0, np.int64 if c in header.dates else object) for c, v in self.controls.items()})
-        control_units = money.fit(np.concatenate(self.control_units)) if self.control_units \
-            else np.zeros(0, np.int64)
+        control_units = money.concat(self.control_units)
         return _bill(CondensedBill, parsed, items, controls, units=units,
                      control_units=control_units, file_tags=file_tags, rows=counts)
 
@@ -419,7 +414,15 @@ class _Codes:
         return out
 
 
-def _reduce(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
+def lasting(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Which rows (start and end in int64 nanoseconds) last more than an hour. Condensing
+    keeps them one by one: ``spend(spread=True)`` splits each into hourly pieces whose units
+    add up exactly, the odd units going to the first hours, and the pieces of a sum are not
+    the sums of the pieces."""
+    return (start != NAT) & (end != NAT) & (end - start > _HOUR)
+
+
+def sum_per_key(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
             ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Sum ``units`` and ``counts`` per distinct row of ``keys`` (numbers from 0), exactly,
     the sums in the order in which their keys first appear."""
@@ -441,11 +444,11 @@ def _reduce(keys: list[np.ndarray], units: np.ndarray, counts: np.ndarray
 
 def _renumber(values: np.ndarray) -> tuple[np.ndarray, int]:
     """``values`` numbered from 0 in the order they first appear, and how many there are."""
-    codes, uniques = _factorize(values)
+    codes, uniques = factorize(values)
     return codes, len(uniques)
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an int64 array, numbered in the order of first appearance."""
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -34,7 +34,14 @@ from .files import is_manifest, manifest_parts, parse_name
 from .invoice import InvoiceCheck, check_invoice
 from .layout import first_line
 from .parsing import NAT
-from .reading import CondensedBill, _datetimes, _factorize, _reduce, read_condensed
+from .reading import (
+    CondensedBill,
+    factorize,
+    lasting,
+    read_condensed,
+    sum_per_key,
+    utc_datetimes,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["FileAnswer", "Refused", "Scan", "billing_files", "combine", "condense", "default_jobs",
            "dask_client", "scan"]
 
-_HOUR = 3600 * 10**9
 #: condensed files held before they are added into the running sum (memory stays bounded)
 PENDING = 8
 
@@ -223,24 +229,24 @@ def combine(bills: Sequence[CondensedBill]) -> CondensedBill:
     for column in columns:
         if column in dates:
             values = np.concatenate([_instants(b.items, column) for b in bills])
-            codes, uniques = _factorize(values)
+            codes, uniques = factorize(values)
         else:
             values = np.concatenate([b.items[column].to_numpy(object) if column in b.items
                                      else np.full(len(b.items), "", object) for b in bills])
             codes, uniques = pd.factorize(values)
         keys.append((codes.astype(np.int64), uniques))
-    units = _concat_units([b.cost_units for b in bills])
+    units = money.concat([b.cost_units for b in bills])
     counts = np.concatenate([b.rows if getattr(b, "rows", None) is not None
                              else np.ones(len(b.items), np.int64) for b in bills])
     long = np.zeros(len(units), bool)
     if "UsageStartDate" in dates and "UsageEndDate" in dates:
         start = np.concatenate([_instants(b.items, "UsageStartDate") for b in bills])
         end = np.concatenate([_instants(b.items, "UsageEndDate") for b in bills])
-        long = (start != NAT) & (end != NAT) & (end - start > _HOUR)
+        long = lasting(start, end)
     codes = [k[0] for k in keys]
     sign = np.asarray(units < 0, bool).astype(np.int64)  # credits apart from charges
     short = ~long
-    summed, sums, rows = _reduce([c[short] for c in codes] + [sign[short]], units[short],
+    summed, sums, rows = sum_per_key([c[short] for c in codes] + [sign[short]], units[short],
                                  counts[short])
     picked = [np.concatenate([s, c[long]]) for s, c in zip(summed[:-1], codes, strict=True)]
     units = money.fit(np.asarray(np.concatenate([sums, units[long]])))
@@ -248,7 +254,7 @@ def combine(bills: Sequence[CondensedBill]) -> CondensedBill:
     items = {}
     for column, (_, uniques), at in zip(columns, keys, picked, strict=True):
         if column in dates:
-            items[column] = _datetimes(np.asarray(uniques, np.int64)[at])
+            items[column] = utc_datetimes(np.asarray(uniques, np.int64)[at])
         else:
             items[column] = pd.Series(np.asarray(uniques, object)[at], dtype="str")
     items[cost] = pd.Series(money.to_dollars(units), dtype="float64")
@@ -258,13 +264,14 @@ def combine(bills: Sequence[CondensedBill]) -> CondensedBill:
     for column in controls.columns:
         if str(controls[column].dtype) in ("str", "object", "string"):
             controls[column] = controls[column].fillna("").astype("str")
-    control_units = _concat_units([b.control_cost_units for b in bills])
+    control_units = money.concat([b.control_cost_units for b in bills])
     file_tags: list[str] = []
     for bill in bills:
         file_tags += [t for t in bill.tags if t not in file_tags]
     return CondensedBill(items=pd.DataFrame(items)[order], controls=controls, name=first.name,
                          account=first.account, month=first.month, kind=first.kind,
-                         invoice_id=first.invoice_id, cost_column=cost, units=units,
+                         invoice_id=first.invoice_id, cost_column=cost,
+                         cost_basis=first.cost_basis, units=units,
                          control_units=control_units, file_tags=tuple(file_tags), rows=rows)
 
 
@@ -308,16 +315,9 @@ def _scan(bill: CondensedBill, files: tuple[FileAnswer, ...],
                 account=one({f.account for f in files}), month=one({f.month for f in files}),
                 kind=kinds.pop() if len(kinds) == 1 else "mixed",
                 invoice_id=one({bill.invoice_id} if len(files) == 1 else set()),
-                cost_column=bill.cost_column, units=bill.units,
+                cost_column=bill.cost_column, cost_basis=bill.cost_basis, units=bill.units,
                 control_units=bill.control_units, file_tags=bill.file_tags, rows=bill.rows,
                 files=files, refused=refused)
-
-
-def _concat_units(arrays: list[np.ndarray]) -> np.ndarray:
-    """Arrays of units one after the other: ``int64``, or Python ints if any array holds them."""
-    if any(np.asarray(a).dtype == object for a in arrays):
-        return money.fit(np.concatenate([np.asarray(a, dtype=object) for a in arrays]))
-    return np.concatenate([np.asarray(a, np.int64) for a in arrays])
 
 
 def _instants(items: pd.DataFrame, column: str) -> np.ndarray:

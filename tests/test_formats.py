@@ -215,4 +215,6 @@ def test_a_multipart_month_is_read_from_its_manifest_once(formats, tmp_path):
     assert scanned.total_units == whole.total_units  # the old assembly is not added
     assert scanned.users == whole.users and np.array_equal(scanned.table, whole.table)
     done = run_cli("report", str(manifest), "--json", "--quiet")
-    assert json.loads(done.stdout)["total"] == whole.total
+    data = json.loads(done.stdout)
+    assert data["total"] == whole.total
+    assert data["cost"] == "unblended" and "blended_total" not in data  # the parts' basis
