@@ -108,8 +108,15 @@ def open_source(source: str | os.PathLike | IO) -> Opened:
     text = os.fspath(source)
     if text.startswith("s3://"):
         return _open_s3(text)
-    try:
+    with _local_errors(text):
         return _open_path(text)
+
+
+@contextlib.contextmanager
+def _local_errors(text: str):
+    """Turn the system's refusals of a local file into one clear line naming it."""
+    try:
+        yield
     except PermissionError:
         raise BillNotFoundError(f"{text}: permission denied") from None
     except IsADirectoryError:
@@ -610,12 +617,8 @@ def manifest_parts(path: str | os.PathLike) -> list[str]:
 
 
 def _read_local(path: str) -> bytes:
-    try:
+    with _local_errors(path):
         return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise BillNotFoundError(f"{path}: no such file") from None
-    except OSError as err:
-        raise BillError(f"{path}: cannot be read ({err.strerror or err})") from None
 
 
 def _local_part(manifest: str, key: str) -> str:
