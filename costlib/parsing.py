@@ -320,6 +320,20 @@ class Parsed:
                     self._release(piece)
         self._finish()
 
+    def pieces(self) -> Iterator[memoryview | bytes | _TooLong]:
+        """The text after the header in the pieces read, for a reader of its own (the compiled
+        path) in place of iterating; each ``memoryview`` goes back through :meth:`release`."""
+        return _chain(self._first, self._pieces)
+
+    def release(self, piece) -> None:
+        """Hand a piece from :meth:`pieces` back once read."""
+        if isinstance(piece, memoryview):
+            self._release(piece)
+
+    def settle(self, rows: int, kind: str, month: str | None) -> None:
+        """What the rows told, when another reader (the compiled path) read them."""
+        self.rows, self.kind, self.month = rows, kind, month
+
     def _finish(self) -> None:
         """After the last chunk: refuse a file without rows, settle a detailed bill's kind."""
         if not self.rows:

@@ -245,17 +245,24 @@ def read_condensed(source, tag: str | Sequence[str] | None = None, *,
     exactly as on :func:`read`'s table. Rows lasting more than an hour (tax, fees) are kept one
     by one: spreading them over their hours is exact per row, not per sum.
     """
+    from . import fastpath
+
     _refuse_tables(source, "read_condensed()")
     keep = None if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
-    with parse(source, columns=None if keep is None else [*KEY_COLUMNS, *keep],
-               chunk_bytes=chunk_bytes, progress=progress, cost=cost) as parsed:
-        header = parsed.header
-        wanted = header.tags if keep is None else [
-            t for t in header.tags if any(tag_matches(t, k) for k in keep)]
-        condenser = _Condenser(header, [c for c in header.columns if c in KEY_COLUMNS
-                                        or c in wanted or c == header.tag_text], keep)
-        for chunk in parsed:
-            condenser.take(chunk)
+    options = dict(columns=None if keep is None else [*KEY_COLUMNS, *keep],
+                   chunk_bytes=chunk_bytes, progress=progress, cost=cost)
+    compiled = fastpath.usable(source)
+    with parse(source, **options) as parsed:
+        condenser = _Condenser.of(parsed.header, keep)
+        done = fastpath.condense(parsed, condenser) if compiled else None
+        if done is None:
+            for chunk in parsed:
+                condenser.take(chunk)
+    if done is False:  # handed over: the one parser reads it all again, and answers or refuses
+        with parse(source, **options) as parsed:
+            condenser = _Condenser.of(parsed.header, keep)
+            for chunk in parsed:
+                condenser.take(chunk)
     return condenser.bill(parsed)
 
 
@@ -272,6 +279,31 @@ class _Condenser:
         self.batched = self.pending = self.reduced = 0
         self.controls: dict[str, list] = {c: [] for c in header.columns}
         self.control_units: list[np.ndarray] = []
+
+    @classmethod
+    def of(cls, header: Header, keep: Sequence[str] | None) -> _Condenser:
+        """The condenser of a file with ``header``, keeping the tags ``keep`` (``None``: all)."""
+        wanted = header.tags if keep is None else [
+            t for t in header.tags if any(tag_matches(t, k) for k in keep)]
+        return cls(header, [c for c in header.columns if c in KEY_COLUMNS or c in wanted
+                            or c == header.tag_text], keep)
+
+    def load(self, sums: list[tuple], singles: list[tuple]) -> None:
+        """Take charge rows summed elsewhere (the compiled path, :mod:`costlib.fastpath`):
+        ``(key values, sign, units, rows)`` in the order the keys first appear in the file,
+        and the rows lasting over an hour as ``(key values, units)`` in file order; key values
+        as :attr:`keys` hold them (text, or int64 nanoseconds)."""
+
+        def codes(rows: list[tuple]) -> list[np.ndarray]:
+            return [self.codes[c].map([row[0][i] for row in rows])
+                    for i, c in enumerate(self.keys)]
+
+        if sums:
+            signs = np.array([s[1] for s in sums], np.int64)
+            self.parts = [(codes(sums) + [signs], np.array([s[2] for s in sums], np.int64),
+                           np.array([s[3] for s in sums], np.int64))]
+        if singles:
+            self.singles = [(codes(singles), np.array([s[1] for s in singles], np.int64))]
 
     def take(self, chunk: Chunk) -> None:
         codes = {}

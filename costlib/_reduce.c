@@ -1,0 +1,778 @@
+/* costlib._reduce: a detailed bill's CSV text summed per key in one pass, in C.
+ *
+ * A Reducer is told the role of every column (a key, the record type, the record id, a number
+ * to check, the cost, a date) and is fed pieces of the text that end at a line end, as
+ * costlib.parsing's reader thread cuts them. Per row it finds the fields (honouring quotes),
+ * reads the cost as exact integer units of 1e-10 dollars from its digits, reads dates from their
+ * fixed offsets, and adds the cost and a count to the row's key in a hash table; total rows are
+ * copied whole, rows lasting over an hour kept one by one. The GIL is released while a piece is
+ * read.
+ *
+ * It accepts only what it can prove well formed; on anything else (a byte that is not UTF-8, a
+ * NUL, a quote inside an unquoted value or a line end inside a quoted one, a number or date not
+ * written plainly, a date outside 1970-2199, an unknown record type, a line too long, a sum past
+ * int64, ...) feed() returns the reason as a string and the caller reads the file through the
+ * one parser instead, which gives the answer or the canonical error. Meaning lives there; this is
+ * only a faster way to the same sums.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+enum {
+    KEY = 1,     /* part of the key (text, or a date when DATE too) */
+    RTYPE = 2,   /* the record type */
+    RID = 4,     /* the record id (a CloudCheckr copy writes "AWS") */
+    NUM = 8,     /* a number column: blank or a plain finite number */
+    COST = 16,   /* the cost summed: a plain number with at most 10 decimals */
+    DATE = 32,   /* a date column: blank or YYYY-MM-DD HH:MM:SS, 1970-2199 */
+    START = 64,  /* UsageStartDate */
+    END = 128,   /* UsageEndDate */
+};
+
+#define NAT INT64_MIN
+#define HOUR_NS 3600000000000LL
+#define MAX_TYPES 32
+#define FIRST_YEAR 1970
+#define END_YEAR 2200
+#define MONTHS ((END_YEAR - FIRST_YEAR) * 12)
+
+typedef struct {
+    char *data;
+    size_t size, cap;
+} Bytes;
+
+static int bytes_reserve(Bytes *b, size_t more) {
+    if (b->size + more <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->size + more) cap *= 2;
+    char *data = realloc(b->data, cap);
+    if (!data) return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int bytes_add(Bytes *b, const void *src, size_t n) {
+    if (bytes_reserve(b, n)) return -1;
+    memcpy(b->data + b->size, src, n);
+    b->size += n;
+    return 0;
+}
+
+typedef struct {
+    uint64_t hash;
+    size_t key, length; /* the key's bytes in the arena */
+    int64_t sum, count;
+} Entry;
+
+typedef struct {
+    size_t key, length;
+    int64_t units;
+} Single;
+
+typedef struct {
+    PyObject_HEAD
+    int columns;
+    unsigned char *roles;
+    int types;                       /* known record types */
+    char *type_names[MAX_TYPES];
+    size_t type_lengths[MAX_TYPES];
+    unsigned char type_control[MAX_TYPES];
+    int64_t type_seen[MAX_TYPES];
+    Py_ssize_t limit;                /* the longest line, in bytes */
+    /* the sums: entries in the order their keys first appear, a table of their numbers */
+    Entry *entries;
+    size_t n_entries, cap_entries;
+    uint32_t *slots;                 /* entry number + 1; 0 is empty */
+    size_t n_slots;
+    Bytes arena;
+    Single *singles;
+    size_t n_singles, cap_singles;
+    Bytes controls;                  /* total rows, whole lines */
+    Bytes scratch;                   /* one row's key */
+    /* per row */
+    const char **starts, **ends;
+    unsigned char *escaped;
+    int64_t rows;
+} Reducer;
+
+/* --- finding fields ------------------------------------------------------------------------ */
+
+static unsigned char special[256];
+
+static inline const char *scan_plain(const char *p, const char *end) {
+#ifdef __SSE2__
+    const __m128i comma = _mm_set1_epi8(','), lf = _mm_set1_epi8('\n'),
+                  cr = _mm_set1_epi8('\r'), quote = _mm_set1_epi8('"');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, lf)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, quote)));
+        int mask = _mm_movemask_epi8(m);
+        if (mask) return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < end && !special[(unsigned char)*p]) p++;
+    return p;
+}
+
+static inline const char *scan_quoted(const char *p, const char *end) {
+#ifdef __SSE2__
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), quote = _mm_set1_epi8('"');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
+        int mask = _mm_movemask_epi8(m);
+        if (mask) return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\n' && *p != '\r') p++;
+    return p;
+}
+
+/* --- UTF-8 (and no NUL) -------------------------------------------------------------------- */
+
+static const char *utf8_problem(const unsigned char *p, const unsigned char *end) {
+    while (p < end) {
+#ifdef __SSE2__
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            int mask = _mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+            if (mask) {
+                p += __builtin_ctz(mask);
+                break;
+            }
+            p += 16;
+        }
+        if (p >= end) break;
+#endif
+        unsigned char c = *p;
+        if (c == 0) return "a NUL byte";
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        int n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+        else return "not UTF-8";
+        if (end - p <= n) return "not UTF-8";
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80) return "not UTF-8";
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return "not UTF-8";
+        p += n + 1;
+    }
+    return NULL;
+}
+
+/* --- numbers and dates --------------------------------------------------------------------- */
+
+static const int64_t POW10[19] = {
+    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
+    1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+    100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+    1000000000000000000LL};
+
+/* A plain number: -?D+(.D+)?([eE][+-]?D+)?, no leading zeros before other digits. With
+ * `units`, the value in exact units of 1e-10 (refused when it has more than 10 decimals or does
+ * not fit int64); without, only checked to be finite. 0 when read, -1 when refused. */
+static int parse_number(const char *s, const char *e, int64_t *units) {
+    int negative = 0;
+    if (s < e && *s == '-') { negative = 1; s++; }
+    if (s >= e || *s < '0' || *s > '9') return -1;
+    if (*s == '0' && s + 1 < e && s[1] >= '0' && s[1] <= '9') return -1;
+    uint64_t mantissa = 0;
+    int digits = 0, pending = 0, scale = 0; /* value = mantissa * 10^(pending + scale) */
+    int fraction = 0, written = 0;
+    for (;;) {
+        if (s < e && *s >= '0' && *s <= '9') {
+            int d = *s - '0';
+            if (++written > 100) return -1; /* (finite whatever the exponent) */
+            if (fraction) scale--;
+            if (d == 0) {
+                if (digits) pending++;
+            } else if (digits + pending + 1 > 18) {
+                if (units) return -1; /* (only checked: the digits need not be kept) */
+            } else {
+                mantissa = mantissa * (uint64_t)POW10[pending] * 10 + d;
+                digits += pending + 1;
+                pending = 0;
+            }
+            s++;
+            continue;
+        }
+        if (s < e && *s == '.' && !fraction) {
+            fraction = 1;
+            s++;
+            if (s >= e || *s < '0' || *s > '9') return -1;
+            continue;
+        }
+        break;
+    }
+    int exponent = 0;
+    if (s < e && (*s == 'e' || *s == 'E')) {
+        s++;
+        int eneg = 0;
+        if (s < e && (*s == '+' || *s == '-')) { eneg = *s == '-'; s++; }
+        if (s >= e || *s < '0' || *s > '9') return -1;
+        while (s < e && *s >= '0' && *s <= '9') {
+            exponent = exponent * 10 + (*s - '0');
+            if (exponent > 200) return -1;
+            s++;
+        }
+        if (eneg) exponent = -exponent;
+    }
+    if (s != e) return -1;
+    if (!units) return 0;
+    if (!mantissa) { *units = 0; return 0; }
+    int power = pending + scale + exponent + 10;
+    int64_t value;
+    if (power >= 0) {
+        if (power > 18) return -1;
+        if (__builtin_mul_overflow((int64_t)mantissa, POW10[power], &value)) return -1;
+    } else {
+        if (-power > 18 || mantissa % (uint64_t)POW10[-power]) return -1; /* past 10 decimals */
+        value = (int64_t)(mantissa / (uint64_t)POW10[-power]);
+    }
+    *units = negative ? -value : value;
+    return 0;
+}
+
+static int64_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+static inline int two(const char *s) {
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return -1;
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* YYYY-MM-DD HH:MM:SS from 1970 to 2199 as int64 ns; -1 when refused. */
+static int parse_date(const char *s, const char *e, int64_t *ns, int *month) {
+    if (e - s != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
+        s[16] != ':')
+        return -1;
+    int hi = two(s), lo = two(s + 2), mo = two(s + 5), d = two(s + 8), h = two(s + 11),
+        mi = two(s + 14), se = two(s + 17);
+    if (hi < 0 || lo < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || se < 0 || se > 59)
+        return -1;
+    int y = hi * 100 + lo;
+    if (y < FIRST_YEAR || y >= END_YEAR) return -1;
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > dim[mo - 1] + (mo == 2 && leap)) return -1;
+    *ns = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se;
+    *ns *= 1000000000LL;
+    *month = (y - FIRST_YEAR) * 12 + mo - 1;
+    return 0;
+}
+
+/* --- the table ----------------------------------------------------------------------------- */
+
+static inline uint64_t hash_bytes(const unsigned char *p, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 29;
+    return h;
+}
+
+static int table_grow(Reducer *r) {
+    size_t n = r->n_slots ? r->n_slots * 2 : 1024;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots) return -1;
+    for (size_t i = 0; i < r->n_entries; i++) {
+        size_t at = r->entries[i].hash & (n - 1);
+        while (slots[at]) at = (at + 1) & (n - 1);
+        slots[at] = (uint32_t)(i + 1);
+    }
+    free(r->slots);
+    r->slots = slots;
+    r->n_slots = n;
+    return 0;
+}
+
+/* Add `units` to the sum of the key in r->scratch; NULL, or why not. */
+static const char *table_add(Reducer *r, int64_t units) {
+    const unsigned char *key = (const unsigned char *)r->scratch.data;
+    size_t n = r->scratch.size;
+    uint64_t h = hash_bytes(key, n);
+    size_t mask = r->n_slots - 1, at = h & mask;
+    for (;;) {
+        uint32_t slot = r->slots[at];
+        if (!slot) break;
+        Entry *e = &r->entries[slot - 1];
+        if (e->hash == h && e->length == n && !memcmp(r->arena.data + e->key, key, n)) {
+            if (__builtin_add_overflow(e->sum, units, &e->sum)) return "a sum past int64";
+            e->count++;
+            return NULL;
+        }
+        at = (at + 1) & mask;
+    }
+    if (r->n_entries >= 0xFFFFFFF0u) return "too many sums";
+    if (r->n_entries == r->cap_entries) {
+        size_t cap = r->cap_entries ? r->cap_entries * 2 : 1024;
+        Entry *entries = realloc(r->entries, cap * sizeof *entries);
+        if (!entries) return "out of memory";
+        r->entries = entries;
+        r->cap_entries = cap;
+    }
+    Entry *e = &r->entries[r->n_entries];
+    e->hash = h;
+    e->key = r->arena.size;
+    e->length = n;
+    e->sum = units;
+    e->count = 1;
+    if (bytes_add(&r->arena, key, n)) return "out of memory";
+    r->slots[at] = (uint32_t)++r->n_entries;
+    if (r->n_entries * 2 > r->n_slots && table_grow(r)) return "out of memory";
+    return NULL;
+}
+
+static const char *single_add(Reducer *r, size_t length, int64_t units) {
+    if (r->n_singles == r->cap_singles) {
+        size_t cap = r->cap_singles ? r->cap_singles * 2 : 256;
+        Single *singles = realloc(r->singles, cap * sizeof *singles);
+        if (!singles) return "out of memory";
+        r->singles = singles;
+        r->cap_singles = cap;
+    }
+    Single *s = &r->singles[r->n_singles++];
+    s->key = r->arena.size;
+    s->length = length;
+    s->units = units;
+    if (bytes_add(&r->arena, r->scratch.data, length)) return "out of memory";
+    return NULL;
+}
+
+/* --- one piece ----------------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t rows, min_start, max_start, min_end, max_end;
+    int aws;
+    int64_t *months; /* charge rows per month of their start, when asked */
+} Seen;
+
+static inline int field_is(const char *s, const char *e, const char *word, size_t n) {
+    return (size_t)(e - s) == n && !memcmp(s, word, n);
+}
+
+/* The text of field i as read (quotes doubled inside a quoted value made single) appended to
+ * r->scratch with its length before it. */
+static int key_text(Reducer *r, int i) {
+    const char *s = r->starts[i], *e = r->ends[i];
+    uint32_t n = (uint32_t)(e - s);
+    if (bytes_reserve(&r->scratch, n + 4)) return -1;
+    char *out = r->scratch.data + r->scratch.size + 4;
+    if (r->escaped[i]) {
+        char *o = out;
+        while (s < e) {
+            *o++ = *s;
+            s += (*s == '"') ? 2 : 1;
+        }
+        n = (uint32_t)(o - out);
+    } else {
+        memcpy(out, s, n);
+    }
+    memcpy(r->scratch.data + r->scratch.size, &n, 4);
+    r->scratch.size += 4 + n;
+    return 0;
+}
+
+static const char *feed_piece(Reducer *r, const char *p, const char *end, Seen *seen) {
+    const char *problem = utf8_problem((const unsigned char *)p, (const unsigned char *)end);
+    if (problem) return problem;
+    const int columns = r->columns;
+    while (p < end) {
+        const char *line = p;
+        for (int i = 0; i < columns; i++) {
+            const char *s, *e;
+            int escaped = 0;
+            if (p < end && *p == '"') {
+                s = ++p;
+                for (;;) {
+                    p = scan_quoted(p, end);
+                    if (p >= end) return "a quoted value cut at the end of a piece";
+                    if (*p != '"') return "a line end inside a quoted value";
+                    if (p + 1 < end && p[1] == '"') {
+                        escaped = 1;
+                        p += 2;
+                        continue;
+                    }
+                    break;
+                }
+                e = p++;
+                if (p < end && *p != ',' && *p != '\n' && *p != '\r')
+                    return "text after a closing quote";
+            } else {
+                s = p;
+                p = scan_plain(p, end);
+                if (p < end && *p == '"') return "a quote inside an unquoted value";
+                e = p;
+            }
+            r->starts[i] = s;
+            r->ends[i] = e;
+            r->escaped[i] = (unsigned char)escaped;
+            if (i < columns - 1) {
+                if (p >= end || *p != ',') return "a line with too few fields";
+                p++;
+            }
+        }
+        /* the line end */
+        const char *stop = p;
+        if (p < end) {
+            if (*p == ',') return "a line with too many fields";
+            if (*p == '\r') {
+                if (p + 1 >= end || p[1] != '\n') return "a carriage return without a newline";
+                p++;
+            }
+            p++; /* the newline */
+        }
+        if (stop - line > r->limit) return "a line too long";
+        if (stop == line) return "an empty line";
+        seen->rows++;
+        /* the record type */
+        int type = -1;
+        int64_t units = 0;
+        int64_t start = NAT, finish = NAT;
+        int start_month = -1;
+        for (int i = 0; i < columns; i++) {
+            unsigned char role = r->roles[i];
+            if (!role) continue;
+            const char *s = r->starts[i], *e = r->ends[i];
+            if (role & RID) {
+                if (!r->escaped[i] && field_is(s, e, "AWS", 3)) seen->aws = 1;
+            }
+            if (role & RTYPE) {
+                if (r->escaped[i]) return "an unknown record type";
+                for (int t = 0; t < r->types; t++)
+                    if (field_is(s, e, r->type_names[t], r->type_lengths[t])) { type = t; break; }
+                if (type < 0) return "an unknown record type";
+                r->type_seen[type]++;
+            }
+        }
+        if (type < 0) return "no record type";
+        if (r->type_control[type]) { /* a total row: kept whole, read by the one parser */
+            if (bytes_add(&r->controls, line, stop - line) || bytes_add(&r->controls, "\n", 1))
+                return "out of memory";
+            continue;
+        }
+        r->scratch.size = 0;
+        for (int i = 0; i < columns; i++) {
+            unsigned char role = r->roles[i];
+            if (!role) continue;
+            const char *s = r->starts[i], *e = r->ends[i];
+            if (role & (NUM | COST)) {
+                if (s == e) {
+                    if (role & COST) return "a blank cost";
+                } else if (r->escaped[i] || parse_number(s, e, (role & COST) ? &units : NULL)) {
+                    return "a number not written plainly";
+                }
+            }
+            if (role & DATE) {
+                int64_t ns = NAT;
+                int month = -1;
+                if (s != e && (r->escaped[i] || parse_date(s, e, &ns, &month)))
+                    return "a date not written plainly";
+                if (role & START) { start = ns; start_month = month; }
+                if (role & END) finish = ns;
+                if (role & KEY) {
+                    if (bytes_add(&r->scratch, &ns, 8)) return "out of memory";
+                }
+            } else if (role & KEY) {
+                if (key_text(r, i)) return "out of memory";
+            }
+        }
+        if (start != NAT) {
+            if (start < seen->min_start) seen->min_start = start;
+            if (start > seen->max_start) seen->max_start = start;
+            if (seen->months) seen->months[start_month]++;
+        }
+        if (finish != NAT) {
+            if (finish < seen->min_end) seen->min_end = finish;
+            if (finish > seen->max_end) seen->max_end = finish;
+        }
+        if (start != NAT && finish != NAT && finish - start > HOUR_NS) {
+            problem = single_add(r, r->scratch.size, units);
+        } else {
+            char sign = units < 0;
+            if (bytes_add(&r->scratch, &sign, 1)) return "out of memory";
+            problem = table_add(r, units);
+        }
+        if (problem) return problem;
+    }
+    return NULL;
+}
+
+/* --- Python -------------------------------------------------------------------------------- */
+
+static void Reducer_dealloc(Reducer *r) {
+    for (int t = 0; t < r->types; t++) free(r->type_names[t]);
+    free(r->roles);
+    free(r->entries);
+    free(r->slots);
+    free(r->arena.data);
+    free(r->singles);
+    free(r->controls.data);
+    free(r->scratch.data);
+    free(r->starts);
+    free(r->ends);
+    free(r->escaped);
+    Py_TYPE(r)->tp_free((PyObject *)r);
+}
+
+static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"roles", "types", "limit", NULL};
+    PyObject *roles, *types;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOn", names, &roles, &types, &limit))
+        return -1;
+    if (r->roles) {
+        PyErr_SetString(PyExc_RuntimeError, "a Reducer is set up once");
+        return -1;
+    }
+    PyObject *role_list = PySequence_Fast(roles, "roles: a sequence of ints");
+    if (!role_list) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(role_list);
+    if (n < 1) {
+        Py_DECREF(role_list);
+        PyErr_SetString(PyExc_ValueError, "roles: at least one column");
+        return -1;
+    }
+    r->columns = (int)n;
+    r->roles = calloc(n, 1);
+    r->starts = calloc(n, sizeof *r->starts);
+    r->ends = calloc(n, sizeof *r->ends);
+    r->escaped = calloc(n, 1);
+    if (!r->roles || !r->starts || !r->ends || !r->escaped) {
+        Py_DECREF(role_list);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long role = PyLong_AsLong(PySequence_Fast_GET_ITEM(role_list, i));
+        if (role == -1 && PyErr_Occurred()) {
+            Py_DECREF(role_list);
+            return -1;
+        }
+        r->roles[i] = (unsigned char)role;
+    }
+    Py_DECREF(role_list);
+    PyObject *type_list = PySequence_Fast(types, "types: a sequence of (bytes, bool)");
+    if (!type_list) return -1;
+    if (PySequence_Fast_GET_SIZE(type_list) > MAX_TYPES) {
+        Py_DECREF(type_list);
+        PyErr_SetString(PyExc_ValueError, "types: too many");
+        return -1;
+    }
+    for (Py_ssize_t t = 0; t < PySequence_Fast_GET_SIZE(type_list); t++) {
+        const char *name;
+        Py_ssize_t length;
+        int control;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(type_list, t), "y#p", &name, &length,
+                              &control)) {
+            Py_DECREF(type_list);
+            return -1;
+        }
+        r->type_names[t] = malloc(length + 1);
+        if (!r->type_names[t]) {
+            Py_DECREF(type_list);
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(r->type_names[t], name, length);
+        r->type_lengths[t] = (size_t)length;
+        r->type_control[t] = (unsigned char)control;
+        r->types = (int)t + 1;
+    }
+    Py_DECREF(type_list);
+    r->limit = limit;
+    if (table_grow(r)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
+    Py_buffer view;
+    int months = 0;
+    if (!r->roles) {
+        PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*|p", &view, &months)) return NULL;
+    Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL};
+    if (months && !(seen.months = calloc(MONTHS, sizeof *seen.months))) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    const char *problem;
+    Py_BEGIN_ALLOW_THREADS
+    problem = feed_piece(r, view.buf, (const char *)view.buf + view.len, &seen);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *out = NULL;
+    if (problem) {
+        out = PyUnicode_FromString(problem);
+    } else {
+        r->rows += seen.rows;
+        PyObject *counts = PyDict_New();
+        for (int m = 0; counts && seen.months && m < MONTHS; m++) {
+            if (!seen.months[m]) continue;
+            PyObject *k = PyLong_FromLong(m), *v = PyLong_FromLongLong(seen.months[m]);
+            if (!k || !v || PyDict_SetItem(counts, k, v)) Py_CLEAR(counts);
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+        }
+        if (counts) {
+            out = Py_BuildValue("{s:L,s:O,s:L,s:L,s:L,s:L,s:N}", "rows", seen.rows, "aws",
+                                seen.aws ? Py_True : Py_False, "min_start", seen.min_start,
+                                "max_start", seen.max_start, "min_end", seen.min_end,
+                                "max_end", seen.max_end, "months", counts);
+        }
+    }
+    free(seen.months);
+    return out;
+}
+
+/* The key's values, one per KEY column: str for text, int (ns, or None when blank) for dates. */
+static PyObject *key_values(Reducer *r, const char *p) {
+    int keys = 0;
+    for (int i = 0; i < r->columns; i++) keys += (r->roles[i] & KEY) != 0;
+    PyObject *out = PyTuple_New(keys);
+    if (!out) return NULL;
+    for (int i = 0, k = 0; i < r->columns; i++) {
+        if (!(r->roles[i] & KEY)) continue;
+        PyObject *value;
+        if (r->roles[i] & DATE) {
+            int64_t ns;
+            memcpy(&ns, p, 8);
+            p += 8;
+            value = PyLong_FromLongLong(ns);
+        } else {
+            uint32_t n;
+            memcpy(&n, p, 4);
+            value = PyUnicode_DecodeUTF8(p + 4, n, "strict");
+            p += 4 + n;
+        }
+        if (!value) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, k++, value);
+    }
+    return out;
+}
+
+static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
+    PyObject *sums = PyList_New(r->n_entries), *singles = PyList_New(r->n_singles);
+    if (!sums || !singles) goto fail;
+    for (size_t i = 0; i < r->n_entries; i++) {
+        Entry *e = &r->entries[i];
+        const char *key = r->arena.data + e->key;
+        PyObject *values = key_values(r, key);
+        if (!values) goto fail;
+        PyObject *item = Py_BuildValue("(NiLL)", values, (int)key[e->length - 1], e->sum,
+                                       e->count);
+        if (!item) goto fail;
+        PyList_SET_ITEM(sums, i, item);
+    }
+    for (size_t i = 0; i < r->n_singles; i++) {
+        Single *s = &r->singles[i];
+        PyObject *values = key_values(r, r->arena.data + s->key);
+        if (!values) goto fail;
+        PyObject *item = Py_BuildValue("(NL)", values, s->units);
+        if (!item) goto fail;
+        PyList_SET_ITEM(singles, i, item);
+    }
+    PyObject *seen = PyList_New(r->types);
+    if (!seen) goto fail;
+    for (int t = 0; t < r->types; t++) PyList_SET_ITEM(seen, t, PyLong_FromLongLong(r->type_seen[t]));
+    return Py_BuildValue("{s:N,s:N,s:y#,s:N,s:L}", "sums", sums, "singles", singles, "controls",
+                         r->controls.data ? r->controls.data : "", (Py_ssize_t)r->controls.size,
+                         "types", seen, "rows", r->rows);
+fail:
+    Py_XDECREF(sums);
+    Py_XDECREF(singles);
+    return NULL;
+}
+
+static PyMethodDef Reducer_methods[] = {
+    {"feed", (PyCFunction)Reducer_feed, METH_VARARGS,
+     "feed(piece, months=False): read a piece of text ending at a line end; a dict of what "
+     "its charge rows held (rows, aws, min/max start and end, rows per month of their start "
+     "when asked), or a str saying why the piece is not for this reader."},
+    {"sums", (PyCFunction)Reducer_sums, METH_NOARGS,
+     "sums(): the sums in the order their keys first appeared, the rows kept one by one, the "
+     "total rows' lines, the rows of each record type, the rows."},
+    {NULL}};
+
+static PyTypeObject ReducerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "costlib._reduce.Reducer",
+    .tp_basicsize = sizeof(Reducer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Reducer(roles, types, limit): sums a detailed bill's charge rows per key.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Reducer_init,
+    .tp_dealloc = (destructor)Reducer_dealloc,
+    .tp_methods = Reducer_methods,
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "costlib._reduce",
+                                    "A detailed bill's charge rows summed per key, in C.", -1,
+                                    NULL};
+
+PyMODINIT_FUNC PyInit__reduce(void) {
+    special[(unsigned char)','] = special[(unsigned char)'\n'] = 1;
+    special[(unsigned char)'\r'] = special[(unsigned char)'"'] = 1;
+    if (PyType_Ready(&ReducerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&ReducerType);
+    if (PyModule_AddObject(m, "Reducer", (PyObject *)&ReducerType) < 0) {
+        Py_DECREF(&ReducerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "KEY", KEY);
+    PyModule_AddIntConstant(m, "RTYPE", RTYPE);
+    PyModule_AddIntConstant(m, "RID", RID);
+    PyModule_AddIntConstant(m, "NUM", NUM);
+    PyModule_AddIntConstant(m, "COST", COST);
+    PyModule_AddIntConstant(m, "DATE", DATE);
+    PyModule_AddIntConstant(m, "START", START);
+    PyModule_AddIntConstant(m, "END", END);
+    return m;
+}

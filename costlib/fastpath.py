@@ -1,0 +1,143 @@
+"""The compiled path: a detailed bill's charge rows summed per key in C, or not at all.
+
+:func:`costlib.read_condensed` hands a plain detailed bill (``.csv``, ``.csv.zip``, ``.csv.gz``
+with the DBR header) to :mod:`costlib._reduce`, which reads the text pieces of the one parser's
+reader thread in a single pass, without the GIL, and sums each key exactly in integer units.
+It accepts only what it can prove well formed: on anything else (a number or date not written
+plainly, a byte that is not UTF-8, an unknown record type, a line too long, a date far from the
+month, a sum past int64, ...) the file is read again from its start through the one parser
+(:mod:`costlib.parsing`), which gives the answer or the canonical error. The total rows the
+reducer meets are parsed by the one parser too. So the answers are the same, to the unit, and
+so are the refusals, word for word (``tests/test_fastpath.py`` checks both ways agree).
+
+``COSTLIB_COMPILED=0`` turns the path off; without a C compiler at install time it is not
+built. :func:`status` says which path is in use, and why (``costlib info``).
+
+    >>> in_use, why = status()
+    >>> isinstance(in_use, bool) and bool(why)
+    True
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .layout import CLOUDCHECKR_RECORD_TYPES, CONTROL_RECORD_TYPES, FIRST_YEAR
+from .parsing import Parsed, _Bad, _month_bounds, _TooLong
+
+ENV = "COSTLIB_COMPILED"  #: ``0`` turns the compiled path off
+#: The record types of charge rows the compiled path knows; any other hands over.
+CHARGE_TYPES = ("LineItem", *sorted(CLOUDCHECKR_RECORD_TYPES))
+#: How the last file offered went: ``"compiled"``, ``"handed over: <why>"`` or ``"not for this
+#: path"`` (for the tests and ``costlib info``; one process reads one file at a time here).
+last = ""
+
+
+def status() -> tuple[bool, str]:
+    """Whether the compiled path is in use, and why (or why not)."""
+    if os.environ.get(ENV, "").strip() == "0":
+        return False, f"turned off by {ENV}=0"
+    try:
+        from . import _reduce  # noqa: F401
+    except ImportError as err:
+        return False, f"costlib._reduce is not built ({err}); reading through pyarrow"
+    return True, f"costlib._reduce is built (set {ENV}=0 to read through pyarrow)"
+
+
+def usable(source) -> bool:
+    """Whether ``source`` may go the compiled way: a path or URL (which can be read again from
+    its start should the compiled path hand it over), the extension built and not turned off."""
+    return isinstance(source, str | os.PathLike) and status()[0]
+
+
+def condense(parsed: Parsed, condenser) -> bool | None:
+    """Sum the charge rows of ``parsed`` (its header read, no chunk taken) into ``condenser``
+    (a :class:`costlib.reading._Condenser`) with the compiled reducer.
+
+    ``True``: done. ``False``: handed over, the caller reads the file again through the one
+    parser. ``None``: not a file for this path, the caller iterates ``parsed`` as usual.
+    """
+    global last
+    last, done = "not for this path", _condense(parsed, condenser)
+    if done is not True and done is not None:
+        last = f"handed over: {done}"
+    elif done:
+        last = "compiled"
+    return None if done is None else done is True
+
+
+def _condense(parsed: Parsed, condenser) -> bool | str | None:
+    """:func:`condense`, saying why it hands over (a ``str``) instead of ``False``."""
+    from . import _reduce
+
+    header = parsed.header
+    if type(parsed) is not Parsed or header.format is not None or header.kind is not None:
+        return None
+    roles = []
+    for column in header.columns:
+        role = 0
+        if column in condenser.keys:
+            if column in header.numbers:
+                return None
+            role |= _reduce.KEY
+        if column == "RecordType":
+            role |= _reduce.RTYPE
+        if column == "RecordId":
+            role |= _reduce.RID
+        if column in header.numbers:
+            role |= _reduce.NUM | (_reduce.COST if column == header.cost else 0)
+        if column in header.dates:
+            role |= _reduce.DATE | {"UsageStartDate": _reduce.START,
+                                    "UsageEndDate": _reduce.END}.get(column, 0)
+        roles.append(role)
+    types = [(t.encode(), False) for t in CHARGE_TYPES]
+    types += [(t.encode(), True) for t in sorted(CONTROL_RECORD_TYPES)]
+    reducer = _reduce.Reducer(roles, types, parsed.limit)
+    month = parsed.month
+    bounds = _month_bounds(month) if month else None
+    aws = None  # the first chunk's RecordId tells a CloudCheckr copy (as in the one parser)
+    try:
+        for piece in parsed.pieces():
+            if isinstance(piece, _TooLong):
+                return "a line too long"
+            seen = reducer.feed(piece, bounds is None)
+            parsed.release(piece)
+            if isinstance(seen, str):
+                return seen
+            if aws is None:
+                aws = seen["aws"]
+            if bounds is None:
+                if not seen["months"]:
+                    continue
+                month = _month(max(sorted(seen["months"].items()), key=lambda mc: mc[1])[0])
+                bounds = _month_bounds(month)
+            lo, hi = bounds
+            if (seen["min_start"] < lo or seen["max_start"] > hi or seen["min_end"] < lo
+                    or seen["max_end"] > hi):
+                return "a date far from the month"
+    except Exception as err:  # (a stream that fails: the one parser says it, in its words)
+        return f"the stream failed ({type(err).__name__})"
+    got = reducer.sums()
+    if not got["rows"]:
+        return "no rows"
+    counts = dict(zip([t.decode() for t, _ in types], got["types"], strict=True))
+    if got["controls"]:
+        try:
+            chunk = parsed._convert(got["controls"], parsed.texts)
+        except _Bad as bad:
+            return f"a total row the one parser refuses ({bad.words})"
+        if not chunk.control.all() or chunk.rows != sum(
+                counts[t] for t in CONTROL_RECORD_TYPES):
+            return "total rows read otherwise by the one parser"
+        condenser._keep_controls(chunk, np.arange(chunk.rows))
+    cloudcheckr = bool(aws) or any(counts[t] for t in CLOUDCHECKR_RECORD_TYPES)
+    parsed.settle(got["rows"], "cloudcheckr" if cloudcheckr else "dbr", month)
+    condenser.load(got["sums"], got["singles"])
+    return True
+
+
+def _month(index: int) -> str:
+    """A month counted from January of :data:`~costlib.layout.FIRST_YEAR`, as ``YYYY-MM``."""
+    return f"{FIRST_YEAR + index // 12:04d}-{index % 12 + 1:02d}"

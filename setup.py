@@ -1,0 +1,7 @@
+"""The compiled reducer (``costlib._reduce``), optional: without a C compiler the package
+installs all the same and reads through pyarrow (``costlib info`` says which)."""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("costlib._reduce", ["costlib/_reduce.c"], optional=True,
+                             extra_compile_args=["-O3", "-std=c11"])])
