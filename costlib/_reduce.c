@@ -496,7 +496,7 @@ static const char *feed_piece(Reducer *r, const char *p, const char *end, Seen *
                 if (s == e) {
                     if (role & COST) return "a blank cost";
                 } else if (r->escaped[i] || parse_number(s, e, (role & COST) ? &units : NULL)) {
-                    return "a number not written plainly";
+                    return "a number not written plainly (or past int64 units)";
                 }
             }
             if (role & DATE) {
