@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                               description="Write the synthetic sample bills into DIR.")
     smp.add_argument("directory", nargs="?", default="samples", metavar="DIR",
                      help="folder to write into (default: ./samples)")
+    commands.add_parser("info", help="costlib's version and the reader in use",
+                        description="Print costlib's version and which reader sums a detailed "
+                        "bill: compiled (costlib._reduce) or pyarrow, and why.")
     ntf = commands.add_parser("notify", help="the costnotify morning email",
                               description="Build (and send) the morning email with yesterday's "
                               "burn. With no --config and no --bill: the bundled sample and a "
@@ -106,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .contest.grade import cli_main as grade_main
 
             return grade_main(args)
+        if args.command == "info":
+            return _info()
         if args.command == "notify":
             from .notify.morning import cli_main
 
@@ -194,6 +199,21 @@ def _preload(module: str) -> None:
         importlib.import_module(module, __package__)
     except Exception:  # raised again, and reported, where the module is used
         pass
+
+
+def _info() -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .fastpath import status
+
+    try:
+        release = version("costlib")
+    except PackageNotFoundError:  # (run from a checkout that is not installed)
+        release = "not installed"
+    compiled, why = status()
+    print(f"costlib {release}")
+    print(f"reader: {'compiled' if compiled else 'pyarrow'} ({why})")
+    return 0
 
 
 def _sample(args: argparse.Namespace) -> int:

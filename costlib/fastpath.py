@@ -42,8 +42,8 @@ def status() -> tuple[bool, str]:
     try:
         from . import _reduce  # noqa: F401
     except ImportError as err:
-        return False, f"costlib._reduce is not built ({err}); reading through pyarrow"
-    return True, f"costlib._reduce is built (set {ENV}=0 to read through pyarrow)"
+        return False, f"costlib._reduce is not built: {err}"
+    return True, f"costlib._reduce is built; {ENV}=0 turns it off"
 
 
 def usable(source) -> bool:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import costlib
 from costlib import fastpath
+from costlib.cli import main
 from costlib.reading import read_condensed
 
 pytest.importorskip("costlib._reduce", reason="the compiled reducer (costlib._reduce) is not "
@@ -310,3 +311,15 @@ def test_made_up_bills_read_the_same_both_ways(tmp_path_factory, monkeypatch, ro
     path = tmp_path_factory.mktemp("made") / NAME
     path.write_text(text(rows), encoding="utf-8")
     check(path, monkeypatch, tag=tag, chunk_bytes=chunk_bytes)
+
+
+def test_costlib_info_says_which_reader_is_in_use_and_why(monkeypatch, capsys):
+    monkeypatch.delenv(fastpath.ENV, raising=False)
+    assert main(["info"]) == 0
+    assert "reader: compiled (costlib._reduce is built; COSTLIB_COMPILED=0 turns it off)" in (
+        capsys.readouterr().out)
+    monkeypatch.setenv(fastpath.ENV, "0")
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("costlib ")
+    assert "reader: pyarrow (turned off by COSTLIB_COMPILED=0)" in out
