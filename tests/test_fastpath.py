@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import costlib
+from conftest import ROOT
 from costlib import fastpath
 from costlib.cli import main
 from costlib.reading import read_condensed
@@ -323,3 +327,23 @@ def test_costlib_info_says_which_reader_is_in_use_and_why(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.startswith("costlib ")
     assert "reader: pyarrow (turned off by COSTLIB_COMPILED=0)" in out
+
+
+def test_the_compiled_path_reads_without_waiting_for_pandas():
+    script = f"""
+import sys
+import costlib.reading as reading
+load = reading._Condenser.load
+seen = []
+def watched(self, sums, singles):
+    seen.append("pandas" in sys.modules)
+    load(self, sums, singles)
+reading._Condenser.load = watched
+bill = reading.read_condensed({str(costlib.sample_path())!r}, chunk_bytes=20_000)
+assert seen == [False], seen
+assert bill.line_items > 0 and "pandas" in sys.modules
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, env={k: v for k, v in os.environ.items() if k != fastpath.ENV})
+    assert done.stdout.strip() == "ok", done.stderr
