@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import costlib
-from conftest import ROOT
+from conftest import CONFORMANCE, ROOT, conformance
 from costlib import fastpath
 from costlib.cli import main
 from costlib.reading import read_condensed
@@ -114,6 +114,14 @@ def test_small_pieces_read_the_same(tmp_path, monkeypatch, chunk_bytes):
     path = tmp_path / NAME
     path.write_text(text(rows))
     assert check(path, monkeypatch, tag="user:Owner", chunk_bytes=chunk_bytes) == "compiled"
+
+
+@pytest.mark.parametrize("name", ["scopely-details-detailed_with_tags.csv",
+                                  "focus-converters-aws-cur-2023-11.csv",
+                                  "aws-workshop-cur-2018-10.snappy.parquet"])
+def test_conformance_files_read_the_same_both_ways(name, monkeypatch):
+    how = check(conformance(CONFORMANCE / name), monkeypatch)
+    assert (how == "compiled") == name.startswith("scopely"), how
 
 
 def known_bad_files():
