@@ -80,6 +80,7 @@ typedef struct {
     PyObject_HEAD
     int columns;
     unsigned char *roles;
+    int *active, n_active;           /* the columns with a role */
     int types;                       /* known record types */
     char *type_names[MAX_TYPES];
     size_t type_lengths[MAX_TYPES];
@@ -96,6 +97,8 @@ typedef struct {
     size_t n_singles, cap_singles;
     Bytes controls;                  /* total rows, whole lines */
     Bytes scratch;                   /* one row's key */
+    uint64_t *ends_mask, *odd_mask;  /* a piece's marks, 64 bytes a word */
+    size_t n_marks;
     /* per row */
     const char **starts, **ends;
     unsigned char *escaped;
@@ -139,22 +142,14 @@ static inline const char *scan_quoted(const char *p, const char *end) {
     return p;
 }
 
-/* --- UTF-8 (and no NUL) -------------------------------------------------------------------- */
+/* --- UTF-8 -------------------------------------------------------------------- */
 
-static const char *utf8_problem(const unsigned char *p, const unsigned char *end) {
-    while (p < end) {
-#ifdef __SSE2__
-        while (end - p >= 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)p);
-            int mask = _mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-            if (mask) {
-                p += __builtin_ctz(mask);
-                break;
-            }
-            p += 16;
-        }
-        if (p >= end) break;
-#endif
+/* Check the characters from *at until one ends at or past `to` (none may run past `end`);
+ * *at is left after the last one. NULL, or why the text is refused. */
+static const char *utf8_problem_until(const unsigned char **at, const unsigned char *to,
+                                      const unsigned char *end) {
+    const unsigned char *p = *at;
+    while (p < to) {
         unsigned char c = *p;
         if (c == 0) return "a NUL byte";
         if (c < 0x80) {
@@ -177,6 +172,7 @@ static const char *utf8_problem(const unsigned char *p, const unsigned char *end
             return "not UTF-8";
         p += n + 1;
     }
+    *at = p;
     return NULL;
 }
 
@@ -191,7 +187,7 @@ static const int64_t POW10[19] = {
 /* A plain number: -?D+(.D+)?([eE][+-]?D+)?, no leading zeros before other digits. With
  * `units`, the value in exact units of 1e-10 (refused when it has more than 10 decimals or does
  * not fit int64); without, only checked to be finite. 0 when read, -1 when refused. */
-static int parse_number(const char *s, const char *e, int64_t *units) {
+static int parse_number_general(const char *s, const char *e, int64_t *units) {
     int negative = 0;
     if (s < e && *s == '-') { negative = 1; s++; }
     if (s >= e || *s < '0' || *s > '9') return -1;
@@ -248,6 +244,36 @@ static int parse_number(const char *s, const char *e, int64_t *units) {
     } else {
         if (-power > 18 || mantissa % (uint64_t)POW10[-power]) return -1; /* past 10 decimals */
         value = (int64_t)(mantissa / (uint64_t)POW10[-power]);
+    }
+    *units = negative ? -value : value;
+    return 0;
+}
+
+/* parse_number_general, sooner on the usual -?D+(.D+)? of at most 18 digits. */
+static inline int parse_number(const char *s, const char *e, int64_t *units) {
+    const char *q = s;
+    int negative = q < e && *q == '-';
+    q += negative;
+    const char *digits = q;
+    uint64_t mantissa = 0;
+    while (q < e && (unsigned)(*q - '0') < 10) mantissa = mantissa * 10 + (uint64_t)(*q++ - '0');
+    int whole = (int)(q - digits), fraction = 0;
+    if (q < e && *q == '.') {
+        const char *from = ++q;
+        while (q < e && (unsigned)(*q - '0') < 10)
+            mantissa = mantissa * 10 + (uint64_t)(*q++ - '0');
+        fraction = (int)(q - from);
+        if (!fraction) return -1;
+    }
+    if (q != e || !whole || whole + fraction > 18 || (whole > 1 && *digits == '0'))
+        return parse_number_general(s, e, units);
+    if (!units) return 0;
+    int64_t value;
+    if (fraction <= 10) {
+        if (__builtin_mul_overflow((int64_t)mantissa, POW10[10 - fraction], &value)) return -1;
+    } else {
+        if (mantissa % (uint64_t)POW10[fraction - 10]) return -1; /* past 10 decimals */
+        value = (int64_t)(mantissa / (uint64_t)POW10[fraction - 10]);
     }
     *units = negative ? -value : value;
     return 0;
@@ -409,127 +435,363 @@ static int key_text(Reducer *r, int i) {
     return 0;
 }
 
-static const char *feed_piece(Reducer *r, const char *p, const char *end, Seen *seen) {
-    const char *problem = utf8_problem((const unsigned char *)p, (const unsigned char *)end);
+/* One row read the careful way, byte by byte from `p`: its fields into r->starts/ends/escaped,
+ * *next set past its line end, *stop to its line end. NULL, or why the row is refused. */
+static const char *scan_row(Reducer *r, const char *p, const char *end, const char **stop,
+                            const char **next) {
+    const int columns = r->columns;
+    for (int i = 0; i < columns; i++) {
+        const char *s, *e;
+        int escaped = 0;
+        if (p < end && *p == '"') {
+            s = ++p;
+            for (;;) {
+                p = scan_quoted(p, end);
+                if (p >= end) return "a quoted value cut at the end of a piece";
+                if (*p != '"') return "a line end inside a quoted value";
+                if (p + 1 < end && p[1] == '"') {
+                    escaped = 1;
+                    p += 2;
+                    continue;
+                }
+                break;
+            }
+            e = p++;
+            if (p < end && *p != ',' && *p != '\n' && *p != '\r')
+                return "text after a closing quote";
+        } else {
+            s = p;
+            p = scan_plain(p, end);
+            if (p < end && *p == '"') return "a quote inside an unquoted value";
+            e = p;
+        }
+        r->starts[i] = s;
+        r->ends[i] = e;
+        r->escaped[i] = (unsigned char)escaped;
+        if (i < columns - 1) {
+            if (p >= end || *p != ',') return "a line with too few fields";
+            p++;
+        }
+    }
+    *stop = p;
+    if (p < end) {
+        if (*p == ',') return "a line with too many fields";
+        if (*p == '\r') {
+            if (p + 1 >= end || p[1] != '\n') return "a carriage return without a newline";
+            p++;
+        }
+        p++; /* the newline */
+    }
+    *next = p;
+    return NULL;
+}
+
+/* One row whose fields are in r->starts/ends/escaped, from `line` to its line end `stop`:
+ * checked, and its cost added to its key (a total row kept whole). NULL, or why not. */
+static const char *take_row(Reducer *r, const char *line, const char *stop, Seen *seen) {
+    if (stop - line > r->limit) return "a line too long";
+    if (stop == line) return "an empty line";
+    seen->rows++;
+    int type = -1;
+    int64_t units = 0;
+    int64_t start = NAT, finish = NAT;
+    int start_month = -1;
+    for (int a = 0; a < r->n_active; a++) {
+        int i = r->active[a];
+        unsigned char role = r->roles[i];
+        if (!(role & (RID | RTYPE))) continue;
+        const char *s = r->starts[i], *e = r->ends[i];
+        if (role & RID) {
+            if (!r->escaped[i] && field_is(s, e, "AWS", 3)) seen->aws = 1;
+        }
+        if (role & RTYPE) {
+            if (r->escaped[i]) return "an unknown record type";
+            for (int t = 0; t < r->types; t++)
+                if (field_is(s, e, r->type_names[t], r->type_lengths[t])) { type = t; break; }
+            if (type < 0) return "an unknown record type";
+            r->type_seen[type]++;
+        }
+    }
+    if (type < 0) return "no record type";
+    if (r->type_control[type]) { /* a total row: kept whole, read by the one parser */
+        if (bytes_add(&r->controls, line, stop - line) || bytes_add(&r->controls, "\n", 1))
+            return "out of memory";
+        return NULL;
+    }
+    r->scratch.size = 0;
+    for (int a = 0; a < r->n_active; a++) {
+        int i = r->active[a];
+        unsigned char role = r->roles[i];
+        if (!(role & (NUM | COST | DATE | KEY))) continue;
+        const char *s = r->starts[i], *e = r->ends[i];
+        if (role & (NUM | COST)) {
+            if (s == e) {
+                if (role & COST) return "a blank cost";
+            } else if (r->escaped[i] || parse_number(s, e, (role & COST) ? &units : NULL)) {
+                return "a number not written plainly (or past int64 units)";
+            }
+        }
+        if (role & DATE) {
+            int64_t ns = NAT;
+            int month = -1;
+            if (s != e && (r->escaped[i] || parse_date(s, e, &ns, &month)))
+                return "a date not written plainly";
+            if (role & START) { start = ns; start_month = month; }
+            if (role & END) finish = ns;
+            if (role & KEY) {
+                if (bytes_add(&r->scratch, &ns, 8)) return "out of memory";
+            }
+        } else if (role & KEY) {
+            if (key_text(r, i)) return "out of memory";
+        }
+    }
+    if (start != NAT) {
+        if (start < seen->min_start) seen->min_start = start;
+        if (start > seen->max_start) seen->max_start = start;
+        if (seen->months) seen->months[start_month]++;
+    }
+    if (finish != NAT) {
+        if (finish < seen->min_end) seen->min_end = finish;
+        if (finish > seen->max_end) seen->max_end = finish;
+    }
+    if (start != NAT && finish != NAT && finish - start > HOUR_NS)
+        return single_add(r, r->scratch.size, units);
+    char sign = units < 0;
+    if (bytes_add(&r->scratch, &sign, 1)) return "out of memory";
+    return table_add(r, units);
+}
+
+/* --- the structure of a piece, 64 bytes at a time ---------------------------------------------
+ * Pass 1 marks, for each 64 bytes, the field ends (a comma or line end outside quotes, found by
+ * a running parity of the quotes) and the quotes that are neither at a field's start nor at its
+ * end ("odd": doubled quotes inside a value, or a malformed one); it checks UTF-8 and NULs on
+ * the way. Pass 2 walks the field ends row by row; a row holding an odd quote is read the
+ * careful way (scan_row), which must end it where the marks do. */
+
+/* One 64-byte block's quotes, commas, line ends, and bytes that are not plain ASCII (NUL or
+ * past 0x7F: those blocks are checked one character at a time). */
+typedef struct {
+    uint64_t quotes, commas, lines, unusual;
+} Block;
+
+#define BLOCK_SSE2(b, out)                                                                    \
+    do {                                                                                      \
+        const __m128i q_ = _mm_set1_epi8('"'), c_ = _mm_set1_epi8(','),                       \
+                      l_ = _mm_set1_epi8('\n'), r_ = _mm_set1_epi8('\r'),                     \
+                      z_ = _mm_setzero_si128();                                               \
+        (out).quotes = (out).commas = (out).lines = (out).unusual = 0;                        \
+        for (int k_ = 0; k_ < 4; k_++) {                                                      \
+            __m128i v_ = _mm_loadu_si128((const __m128i *)((b) + 16 * k_));                   \
+            int sh_ = 16 * k_;                                                                \
+            (out).quotes |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v_, q_)) << sh_; \
+            (out).commas |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v_, c_)) << sh_; \
+            (out).lines |= (uint64_t)(uint16_t)_mm_movemask_epi8(                             \
+                _mm_or_si128(_mm_cmpeq_epi8(v_, l_), _mm_cmpeq_epi8(v_, r_))) << sh_;         \
+            (out).unusual |= (uint64_t)(uint16_t)_mm_movemask_epi8(                           \
+                _mm_or_si128(v_, _mm_cmpeq_epi8(v_, z_))) << sh_;                             \
+        }                                                                                     \
+    } while (0)
+
+static inline void block_portable(const unsigned char *b, Block *out) {
+#ifdef __SSE2__
+    BLOCK_SSE2(b, *out);
+#else
+    out->quotes = out->commas = out->lines = out->unusual = 0;
+    for (int k = 0; k < 64; k++) {
+        out->quotes |= (uint64_t)(b[k] == '"') << k;
+        out->commas |= (uint64_t)(b[k] == ',') << k;
+        out->lines |= (uint64_t)(b[k] == '\n' || b[k] == '\r') << k;
+        out->unusual |= (uint64_t)(b[k] == 0 || b[k] >= 0x80) << k;
+    }
+#endif
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+__attribute__((target("avx2"))) static inline void block_avx2(const unsigned char *b,
+                                                              Block *out) {
+    const __m256i q = _mm256_set1_epi8('"'), c = _mm256_set1_epi8(','),
+                  l = _mm256_set1_epi8('\n'), r = _mm256_set1_epi8('\r'),
+                  z = _mm256_setzero_si256();
+    __m256i lo = _mm256_loadu_si256((const __m256i *)b);
+    __m256i hi = _mm256_loadu_si256((const __m256i *)(b + 32));
+#define M_(x) ((uint64_t)(uint32_t)_mm256_movemask_epi8(x))
+    out->quotes = M_(_mm256_cmpeq_epi8(lo, q)) | M_(_mm256_cmpeq_epi8(hi, q)) << 32;
+    out->commas = M_(_mm256_cmpeq_epi8(lo, c)) | M_(_mm256_cmpeq_epi8(hi, c)) << 32;
+    out->lines = M_(_mm256_or_si256(_mm256_cmpeq_epi8(lo, l), _mm256_cmpeq_epi8(lo, r))) |
+                 M_(_mm256_or_si256(_mm256_cmpeq_epi8(hi, l), _mm256_cmpeq_epi8(hi, r))) << 32;
+    out->unusual = M_(_mm256_or_si256(lo, _mm256_cmpeq_epi8(lo, z))) |
+                   M_(_mm256_or_si256(hi, _mm256_cmpeq_epi8(hi, z))) << 32;
+#undef M_
+}
+#endif
+
+static inline uint64_t prefix_xor(uint64_t x) {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+static int marks_reserve(Reducer *r, size_t words) {
+    if (words <= r->n_marks) return 0;
+    uint64_t *ends = realloc(r->ends_mask, words * sizeof *ends);
+    if (!ends) return -1;
+    r->ends_mask = ends;
+    uint64_t *odd = realloc(r->odd_mask, words * sizeof *odd);
+    if (!odd) return -1;
+    r->odd_mask = odd;
+    r->n_marks = words;
+    return 0;
+}
+
+/* Pass 1 over a piece: r->ends_mask and r->odd_mask. */
+#define MARK_LOOP(BLOCK)                                                                      \
+    uint64_t inside = 0; /* all ones while within quotes */                                   \
+    const unsigned char *checked = p; /* UTF-8 checked up to here */                          \
+    unsigned char last[64];                                                                   \
+    for (size_t w = 0; w < words; w++) {                                                      \
+        const unsigned char *b = p + 64 * w;                                                  \
+        size_t here = n - 64 * w < 64 ? n - 64 * w : 64;                                      \
+        if (here < 64) {                                                                      \
+            memset(last, 'x', sizeof last);                                                   \
+            memcpy(last, b, here);                                                            \
+            b = last;                                                                         \
+        }                                                                                     \
+        Block k;                                                                              \
+        BLOCK(b, &k);                                                                         \
+        if (k.unusual) {                                                                      \
+            const unsigned char *from = p + 64 * w > checked ? p + 64 * w : checked;          \
+            const char *problem = utf8_problem_until(&from, p + 64 * w + here, p + n);        \
+            if (problem) return problem;                                                      \
+            checked = from;                                                                   \
+        }                                                                                     \
+        uint64_t within = prefix_xor(k.quotes) ^ inside;                                      \
+        inside = (uint64_t)((int64_t)within >> 63);                                           \
+        if (k.lines & within) return "a line end inside a quoted value";                      \
+        r->ends_mask[w] = (k.commas | k.lines) & ~within;                                     \
+        r->odd_mask[w] = k.quotes;                                                            \
+    }                                                                                         \
+    if (inside) return "a quoted value cut at the end of a piece";                            \
+    return NULL;
+
+static const char *mark_portable(Reducer *r, const unsigned char *p, size_t n, size_t words) {
+    MARK_LOOP(block_portable)
+}
+
+#ifdef HAVE_AVX2_PATH
+__attribute__((target("avx2"))) static const char *mark_avx2(Reducer *r, const unsigned char *p,
+                                                             size_t n, size_t words) {
+    MARK_LOOP(block_avx2)
+}
+#endif
+
+static int use_avx2;
+
+static const char *mark(Reducer *r, const unsigned char *p, size_t n, size_t words) {
+#ifdef HAVE_AVX2_PATH
+    const char *problem = use_avx2 ? mark_avx2(r, p, n, words)
+                                   : mark_portable(r, p, n, words);
+#else
+    const char *problem = mark_portable(r, p, n, words);
+#endif
+    if (problem) return problem;
+    /* a quote is odd unless a field ends just before it (or the piece starts) or just after it
+       (or the piece ends) */
+    for (size_t w = 0; w < words; w++) {
+        uint64_t e = r->ends_mask[w];
+        uint64_t before = (e << 1) | (w ? r->ends_mask[w - 1] >> 63 : 1);
+        uint64_t after = (e >> 1) | (w + 1 < words ? r->ends_mask[w + 1] << 63 : 0);
+        if (w == (n - 1) / 64) after |= 1ULL << ((n - 1) % 64);
+        r->odd_mask[w] &= ~(before | after);
+    }
+    return NULL;
+}
+
+/* The first odd quote at or after byte `from`, or `n`. */
+static size_t next_odd(const Reducer *r, size_t from, size_t n, size_t words) {
+    size_t w = from / 64;
+    if (w >= words) return n;
+    uint64_t m = r->odd_mask[w] & (~0ULL << (from % 64));
+    while (!m) {
+        if (++w >= words) return n;
+        m = r->odd_mask[w];
+    }
+    return 64 * w + __builtin_ctzll(m);
+}
+
+static const char *feed_piece(Reducer *r, const char *text, const char *end, Seen *seen) {
+    const size_t n = (size_t)(end - text);
+    if (!n) return NULL;
+    const size_t words = (n + 63) / 64;
+    if (marks_reserve(r, words)) return "out of memory";
+    const char *problem = mark(r, (const unsigned char *)text, n, words);
     if (problem) return problem;
     const int columns = r->columns;
-    while (p < end) {
-        const char *line = p;
-        for (int i = 0; i < columns; i++) {
-            const char *s, *e;
-            int escaped = 0;
-            if (p < end && *p == '"') {
-                s = ++p;
-                for (;;) {
-                    p = scan_quoted(p, end);
-                    if (p >= end) return "a quoted value cut at the end of a piece";
-                    if (*p != '"') return "a line end inside a quoted value";
-                    if (p + 1 < end && p[1] == '"') {
-                        escaped = 1;
-                        p += 2;
-                        continue;
-                    }
-                    break;
-                }
-                e = p++;
-                if (p < end && *p != ',' && *p != '\n' && *p != '\r')
-                    return "text after a closing quote";
-            } else {
-                s = p;
-                p = scan_plain(p, end);
-                if (p < end && *p == '"') return "a quote inside an unquoted value";
-                e = p;
+    size_t odd = next_odd(r, 0, n, words);
+    size_t line = 0, field = 0; /* where the row and the field start */
+    int i = 0;                  /* the field */
+    size_t w = 0;
+    uint64_t m = r->ends_mask[0];
+    for (;;) {
+        size_t at;
+        while (!m && ++w < words) m = r->ends_mask[w];
+        if (w >= words) {
+            if (line == n) break; /* the piece ends with a line end */
+            at = n;               /* the file's last line, without a line end */
+        } else {
+            at = 64 * w + __builtin_ctzll(m);
+            m &= m - 1;
+        }
+        char c = at < n ? text[at] : '\n';
+        if (r->roles[i]) {
+            /* (a row without odd quotes holds only plain values and "quoted" ones: pass 1) */
+            const char *s = text + field, *e = text + at;
+            if (s < e && *s == '"') {
+                s++;
+                e--;
             }
             r->starts[i] = s;
             r->ends[i] = e;
-            r->escaped[i] = (unsigned char)escaped;
-            if (i < columns - 1) {
-                if (p >= end || *p != ',') return "a line with too few fields";
-                p++;
-            }
+            r->escaped[i] = 0;
         }
-        /* the line end */
-        const char *stop = p;
-        if (p < end) {
-            if (*p == ',') return "a line with too many fields";
-            if (*p == '\r') {
-                if (p + 1 >= end || p[1] != '\n') return "a carriage return without a newline";
-                p++;
-            }
-            p++; /* the newline */
+        if (c == ',') {
+            if (i >= columns - 1) return "a line with too many fields";
+        } else if (i != columns - 1) {
+            return "a line with too few fields";
         }
-        if (stop - line > r->limit) return "a line too long";
-        if (stop == line) return "an empty line";
-        seen->rows++;
-        /* the record type */
-        int type = -1;
-        int64_t units = 0;
-        int64_t start = NAT, finish = NAT;
-        int start_month = -1;
-        for (int i = 0; i < columns; i++) {
-            unsigned char role = r->roles[i];
-            if (!role) continue;
-            const char *s = r->starts[i], *e = r->ends[i];
-            if (role & RID) {
-                if (!r->escaped[i] && field_is(s, e, "AWS", 3)) seen->aws = 1;
-            }
-            if (role & RTYPE) {
-                if (r->escaped[i]) return "an unknown record type";
-                for (int t = 0; t < r->types; t++)
-                    if (field_is(s, e, r->type_names[t], r->type_lengths[t])) { type = t; break; }
-                if (type < 0) return "an unknown record type";
-                r->type_seen[type]++;
-            }
-        }
-        if (type < 0) return "no record type";
-        if (r->type_control[type]) { /* a total row: kept whole, read by the one parser */
-            if (bytes_add(&r->controls, line, stop - line) || bytes_add(&r->controls, "\n", 1))
-                return "out of memory";
+        field = at + 1;
+        if (c == ',') {
+            i++;
             continue;
         }
-        r->scratch.size = 0;
-        for (int i = 0; i < columns; i++) {
-            unsigned char role = r->roles[i];
-            if (!role) continue;
-            const char *s = r->starts[i], *e = r->ends[i];
-            if (role & (NUM | COST)) {
-                if (s == e) {
-                    if (role & COST) return "a blank cost";
-                } else if (r->escaped[i] || parse_number(s, e, (role & COST) ? &units : NULL)) {
-                    return "a number not written plainly (or past int64 units)";
-                }
-            }
-            if (role & DATE) {
-                int64_t ns = NAT;
-                int month = -1;
-                if (s != e && (r->escaped[i] || parse_date(s, e, &ns, &month)))
-                    return "a date not written plainly";
-                if (role & START) { start = ns; start_month = month; }
-                if (role & END) finish = ns;
-                if (role & KEY) {
-                    if (bytes_add(&r->scratch, &ns, 8)) return "out of memory";
-                }
-            } else if (role & KEY) {
-                if (key_text(r, i)) return "out of memory";
+        /* a line end */
+        size_t next = at + 1;
+        if (c == '\r') {
+            if (at + 1 >= n || text[at + 1] != '\n') return "a carriage return without a newline";
+            next = at + 2;
+            m &= m - 1; /* (the newline's mark) */
+            if (!m && w + 1 < words && (at + 1) / 64 > w) {
+                w++;
+                m = r->ends_mask[w] & (r->ends_mask[w] - 1);
             }
         }
-        if (start != NAT) {
-            if (start < seen->min_start) seen->min_start = start;
-            if (start > seen->max_start) seen->max_start = start;
-            if (seen->months) seen->months[start_month]++;
+        if (odd < at) { /* the row holds an odd quote: read it the careful way */
+            const char *stop, *after;
+            problem = scan_row(r, text + line, end, &stop, &after);
+            if (problem) return problem;
+            if (stop != text + at) return "a row read two ways";
+            odd = next_odd(r, next, n, words);
         }
-        if (finish != NAT) {
-            if (finish < seen->min_end) seen->min_end = finish;
-            if (finish > seen->max_end) seen->max_end = finish;
-        }
-        if (start != NAT && finish != NAT && finish - start > HOUR_NS) {
-            problem = single_add(r, r->scratch.size, units);
-        } else {
-            char sign = units < 0;
-            if (bytes_add(&r->scratch, &sign, 1)) return "out of memory";
-            problem = table_add(r, units);
-        }
+        problem = take_row(r, text + line, text + at, seen);
         if (problem) return problem;
+        line = field = next;
+        i = 0;
+        if (at >= n) break;
     }
     return NULL;
 }
@@ -548,6 +810,9 @@ static void Reducer_dealloc(Reducer *r) {
     free(r->starts);
     free(r->ends);
     free(r->escaped);
+    free(r->active);
+    free(r->ends_mask);
+    free(r->odd_mask);
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
@@ -574,7 +839,8 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
     r->starts = calloc(n, sizeof *r->starts);
     r->ends = calloc(n, sizeof *r->ends);
     r->escaped = calloc(n, 1);
-    if (!r->roles || !r->starts || !r->ends || !r->escaped) {
+    r->active = calloc(n, sizeof *r->active);
+    if (!r->roles || !r->starts || !r->ends || !r->escaped || !r->active) {
         Py_DECREF(role_list);
         PyErr_NoMemory();
         return -1;
@@ -586,6 +852,7 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
             return -1;
         }
         r->roles[i] = (unsigned char)role;
+        if (role) r->active[r->n_active++] = (int)i;
     }
     Py_DECREF(role_list);
     PyObject *type_list = PySequence_Fast(types, "types: a sequence of (bytes, bool)");
@@ -755,6 +1022,10 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "costlib._reduce",
                                     NULL};
 
 PyMODINIT_FUNC PyInit__reduce(void) {
+#ifdef HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    use_avx2 = __builtin_cpu_supports("avx2");
+#endif
     special[(unsigned char)','] = special[(unsigned char)'\n'] = 1;
     special[(unsigned char)'\r'] = special[(unsigned char)'"'] = 1;
     if (PyType_Ready(&ReducerType) < 0) return NULL;
