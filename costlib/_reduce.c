@@ -249,6 +249,38 @@ static int parse_number_general(const char *s, const char *e, int64_t *units) {
     return 0;
 }
 
+/* Eight ASCII digits at p as a number (little-endian SWAR, as simdjson reads them), or -1. */
+static inline int64_t eight_digits(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    if (((v & 0xF0F0F0F0F0F0F0F0ULL) |
+         (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL)
+        return -1;
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    v -= 0x3030303030303030ULL;
+    v = v * 10 + (v >> 8);
+    v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+         (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+    return (int64_t)(uint32_t)v;
+}
+
+/* Digits from *q (up to e) appended to *mantissa; *q is left after them. */
+static inline void digits_into(const char **q, const char *e, uint64_t *mantissa) {
+    const char *p = *q;
+    uint64_t m = *mantissa;
+    while (e - p >= 8) {
+        int64_t eight = eight_digits(p);
+        if (eight < 0) break;
+        m = m * 100000000ULL + (uint64_t)eight;
+        p += 8;
+    }
+    while (p < e && (unsigned)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
+    *q = p;
+    *mantissa = m;
+}
+
 /* parse_number_general, sooner on the usual -?D+(.D+)? of at most 18 digits. */
 static inline int parse_number(const char *s, const char *e, int64_t *units) {
     const char *q = s;
@@ -256,12 +288,11 @@ static inline int parse_number(const char *s, const char *e, int64_t *units) {
     q += negative;
     const char *digits = q;
     uint64_t mantissa = 0;
-    while (q < e && (unsigned)(*q - '0') < 10) mantissa = mantissa * 10 + (uint64_t)(*q++ - '0');
+    digits_into(&q, e, &mantissa);
     int whole = (int)(q - digits), fraction = 0;
     if (q < e && *q == '.') {
         const char *from = ++q;
-        while (q < e && (unsigned)(*q - '0') < 10)
-            mantissa = mantissa * 10 + (uint64_t)(*q++ - '0');
+        digits_into(&q, e, &mantissa);
         fraction = (int)(q - from);
         if (!fraction) return -1;
     }
@@ -787,7 +818,12 @@ static const char *feed_piece(Reducer *r, const char *text, const char *end, See
             if (stop != text + at) return "a row read two ways";
             odd = next_odd(r, next, n, words);
         }
+#ifdef SKIP_TAKE
+        seen->rows++;
+        problem = NULL;
+#else
         problem = take_row(r, text + line, text + at, seen);
+#endif
         if (problem) return problem;
         line = field = next;
         i = 0;
