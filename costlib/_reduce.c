@@ -81,6 +81,10 @@ typedef struct {
     int columns;
     unsigned char *roles;
     int *active, n_active;           /* the columns with a role */
+    char *date_text;                 /* each date column's last date, as written and read */
+    int64_t *date_ns;
+    int *date_month;
+    const char *piece_end;
     int types;                       /* known record types */
     char *type_names[MAX_TYPES];
     size_t type_lengths[MAX_TYPES];
@@ -281,6 +285,31 @@ static inline void digits_into(const char **q, const char *e, uint64_t *mantissa
     *mantissa = m;
 }
 
+static inline int all_digits8(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return ((v & 0xF0F0F0F0F0F0F0F0ULL) |
+            (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+           0x3333333333333333ULL;
+}
+
+/* Whether s..e is a number parse_number_general takes, sooner on the usual -?D+(.D+)?. */
+static inline int check_number(const char *s, const char *e) {
+    const char *q = s + (s < e && *s == '-'), *digits = q;
+    while (e - q >= 8 && all_digits8(q)) q += 8;
+    while (q < e && (unsigned)(*q - '0') < 10) q++;
+    int whole = (int)(q - digits);
+    if (q < e && *q == '.') {
+        const char *from = ++q;
+        while (e - q >= 8 && all_digits8(q)) q += 8;
+        while (q < e && (unsigned)(*q - '0') < 10) q++;
+        if (q == from) return -1;
+    }
+    if (q != e || !whole || (whole > 1 && *digits == '0') || e - s > 100)
+        return parse_number_general(s, e, NULL); /* (which refuses past 100 digits) */
+    return 0;
+}
+
 /* parse_number_general, sooner on the usual -?D+(.D+)? of at most 18 digits. */
 static inline int parse_number(const char *s, const char *e, int64_t *units) {
     const char *q = s;
@@ -449,7 +478,7 @@ static inline int field_is(const char *s, const char *e, const char *word, size_
 static int key_text(Reducer *r, int i) {
     const char *s = r->starts[i], *e = r->ends[i];
     uint32_t n = (uint32_t)(e - s);
-    if (bytes_reserve(&r->scratch, n + 4)) return -1;
+    if (bytes_reserve(&r->scratch, n + 4 + 32)) return -1;
     char *out = r->scratch.data + r->scratch.size + 4;
     if (r->escaped[i]) {
         char *o = out;
@@ -458,6 +487,9 @@ static int key_text(Reducer *r, int i) {
             s += (*s == '"') ? 2 : 1;
         }
         n = (uint32_t)(o - out);
+    } else if (n <= 32 && e + 32 <= r->piece_end) { /* (16 bytes at a time, past the end) */
+        memcpy(out, s, 16);
+        memcpy(out + 16, s + 16, 16);
     } else {
         memcpy(out, s, n);
     }
@@ -558,15 +590,25 @@ static const char *take_row(Reducer *r, const char *line, const char *stop, Seen
         if (role & (NUM | COST)) {
             if (s == e) {
                 if (role & COST) return "a blank cost";
-            } else if (r->escaped[i] || parse_number(s, e, (role & COST) ? &units : NULL)) {
+            } else if (r->escaped[i] ||
+                       ((role & COST) ? parse_number(s, e, &units) : check_number(s, e))) {
                 return "a number not written plainly (or past int64 units)";
             }
         }
         if (role & DATE) {
             int64_t ns = NAT;
             int month = -1;
-            if (s != e && (r->escaped[i] || parse_date(s, e, &ns, &month)))
+            if (s == e) {
+            } else if (e - s == 19 && !memcmp(s, r->date_text + 19 * i, 19)) {
+                ns = r->date_ns[i]; /* (as the row before: dates come in runs) */
+                month = r->date_month[i];
+            } else if (r->escaped[i] || parse_date(s, e, &ns, &month)) {
                 return "a date not written plainly";
+            } else {
+                memcpy(r->date_text + 19 * i, s, 19);
+                r->date_ns[i] = ns;
+                r->date_month[i] = month;
+            }
             if (role & START) { start = ns; start_month = month; }
             if (role & END) finish = ns;
             if (role & KEY) {
@@ -758,6 +800,7 @@ static size_t next_odd(const Reducer *r, size_t from, size_t n, size_t words) {
 static const char *feed_piece(Reducer *r, const char *text, const char *end, Seen *seen) {
     const size_t n = (size_t)(end - text);
     if (!n) return NULL;
+    r->piece_end = end;
     const size_t words = (n + 63) / 64;
     if (marks_reserve(r, words)) return "out of memory";
     const char *problem = mark(r, (const unsigned char *)text, n, words);
@@ -818,12 +861,7 @@ static const char *feed_piece(Reducer *r, const char *text, const char *end, See
             if (stop != text + at) return "a row read two ways";
             odd = next_odd(r, next, n, words);
         }
-#ifdef SKIP_TAKE
-        seen->rows++;
-        problem = NULL;
-#else
         problem = take_row(r, text + line, text + at, seen);
-#endif
         if (problem) return problem;
         line = field = next;
         i = 0;
@@ -847,6 +885,9 @@ static void Reducer_dealloc(Reducer *r) {
     free(r->ends);
     free(r->escaped);
     free(r->active);
+    free(r->date_text);
+    free(r->date_ns);
+    free(r->date_month);
     free(r->ends_mask);
     free(r->odd_mask);
     Py_TYPE(r)->tp_free((PyObject *)r);
@@ -876,7 +917,11 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
     r->ends = calloc(n, sizeof *r->ends);
     r->escaped = calloc(n, 1);
     r->active = calloc(n, sizeof *r->active);
-    if (!r->roles || !r->starts || !r->ends || !r->escaped || !r->active) {
+    r->date_text = calloc(n, 19);
+    r->date_ns = calloc(n, sizeof *r->date_ns);
+    r->date_month = calloc(n, sizeof *r->date_month);
+    if (!r->roles || !r->starts || !r->ends || !r->escaped || !r->active || !r->date_text ||
+        !r->date_ns || !r->date_month) {
         Py_DECREF(role_list);
         PyErr_NoMemory();
         return -1;
