@@ -21,11 +21,12 @@ built. :func:`status` says which path is in use, and why (``costlib info``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
 from .layout import CLOUDCHECKR_RECORD_TYPES, CONTROL_RECORD_TYPES, FIRST_YEAR
-from .parsing import Parsed, _Bad, _month_bounds, _TooLong
+from .parsing import Header, Parsed, _Bad, _month_bounds, _TooLong
 
 ENV = "COSTLIB_COMPILED"  #: ``0`` turns the compiled path off
 #: The record types of charge rows the compiled path knows; any other hands over.
@@ -70,31 +71,12 @@ def condense(parsed: Parsed, condenser) -> bool | None:
 
 def _condense(parsed: Parsed, condenser) -> bool | str | None:
     """:func:`condense`, saying why it hands over (a ``str``) instead of ``False``."""
-    from . import _reduce
-
     header = parsed.header
     if type(parsed) is not Parsed or header.format is not None or header.kind is not None:
         return None
-    roles = []
-    for column in header.columns:
-        role = 0
-        if column in condenser.keys:
-            if column in header.numbers:
-                return None
-            role |= _reduce.KEY
-        if column == "RecordType":
-            role |= _reduce.RTYPE
-        if column == "RecordId":
-            role |= _reduce.RID
-        if column in header.numbers:
-            role |= _reduce.NUM | (_reduce.COST if column == header.cost else 0)
-        if column in header.dates:
-            role |= _reduce.DATE | {"UsageStartDate": _reduce.START,
-                                    "UsageEndDate": _reduce.END}.get(column, 0)
-        roles.append(role)
-    types = [(t.encode(), False) for t in CHARGE_TYPES]
-    types += [(t.encode(), True) for t in sorted(CONTROL_RECORD_TYPES)]
-    reducer = _reduce.Reducer(roles, types, parsed.limit)
+    reducer = make_reducer(header, condenser.keys, parsed.limit)
+    if reducer is None:
+        return None
     month = parsed.month
     bounds = _month_bounds(month) if month else None
     aws = None  # the first chunk's RecordId tells a CloudCheckr copy (as in the one parser)
@@ -122,7 +104,7 @@ def _condense(parsed: Parsed, condenser) -> bool | str | None:
     got = reducer.sums()
     if not got["rows"]:
         return "no rows"
-    counts = dict(zip([t.decode() for t, _ in types], got["types"], strict=True))
+    counts = dict(zip(TYPES, got["types"], strict=True))
     if got["controls"]:
         try:
             chunk = parsed._convert(got["controls"], parsed.texts)
@@ -136,6 +118,37 @@ def _condense(parsed: Parsed, condenser) -> bool | str | None:
     parsed.settle(got["rows"], "cloudcheckr" if cloudcheckr else "dbr", month)
     condenser.load(got["sums"], got["singles"])
     return True
+
+
+#: The record types the reducer knows, charges then totals, in the order ``sums()`` counts them.
+TYPES = (*CHARGE_TYPES, *sorted(CONTROL_RECORD_TYPES))
+
+
+def make_reducer(header: Header, keys: Sequence[str], limit: int):
+    """A :class:`costlib._reduce.Reducer` for a detailed bill with ``header``, summing per
+    ``keys`` (text or date columns), refusing lines past ``limit`` bytes; ``None`` when a key
+    is a number column (not for this path)."""
+    from . import _reduce
+
+    roles = []
+    for column in header.columns:
+        role = 0
+        if column in keys:
+            if column in header.numbers:
+                return None
+            role |= _reduce.KEY
+        if column == "RecordType":
+            role |= _reduce.RTYPE
+        if column == "RecordId":
+            role |= _reduce.RID
+        if column in header.numbers:
+            role |= _reduce.NUM | (_reduce.COST if column == header.cost else 0)
+        if column in header.dates:
+            role |= _reduce.DATE | {"UsageStartDate": _reduce.START,
+                                    "UsageEndDate": _reduce.END}.get(column, 0)
+        roles.append(role)
+    types = [(t.encode(), t in CONTROL_RECORD_TYPES) for t in TYPES]
+    return _reduce.Reducer(roles, types, limit)
 
 
 def _month(index: int) -> str:
