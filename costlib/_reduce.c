@@ -23,6 +23,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if !defined(_WIN32) && __has_include(<pthread.h>)
+#include <pthread.h>
+#define HAVE_THREADS 1
+#endif
 
 enum {
     KEY = 1,     /* part of the key (text, or a date when DATE too) */
@@ -69,15 +73,23 @@ typedef struct {
     uint64_t hash;
     size_t key, length; /* the key's bytes in the arena */
     int64_t sum, count;
+    uint64_t first;     /* where the key first appears (see Seen.base) */
 } Entry;
 
 typedef struct {
     size_t key, length;
     int64_t units;
+    uint64_t pos;
 } Single;
 
 typedef struct {
-    PyObject_HEAD
+    uint64_t pos;
+    size_t line, length; /* in Work.controls */
+} Control;
+
+/* What one reading thread holds: the set-up (shared between the threads), its sums, its rows
+ * kept whole or one by one, and its scratch space. */
+typedef struct {
     int columns;
     unsigned char *roles;
     int *active, n_active;           /* the columns with a role */
@@ -100,13 +112,24 @@ typedef struct {
     Single *singles;
     size_t n_singles, cap_singles;
     Bytes controls;                  /* total rows, whole lines */
+    Control *control_lines;
+    size_t n_controls, cap_controls;
     Bytes scratch;                   /* one row's key */
     uint64_t *ends_mask, *odd_mask;  /* a piece's marks, 64 bytes a word */
     size_t n_marks;
     /* per row */
     const char **starts, **ends;
     unsigned char *escaped;
-    int64_t rows;
+} Work;
+
+/* The Python object: two Works when a piece is read on two threads (the second reads its second
+ * half; sums() puts the two together in file order). */
+typedef struct {
+    PyObject_HEAD
+    Work w[2];
+    int threads, merged;
+    Py_ssize_t split; /* pieces from this size on are read on two threads */
+    int64_t pieces, rows;
 } Reducer;
 
 /* --- finding fields ------------------------------------------------------------------------ */
@@ -393,7 +416,7 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t n) {
     return h;
 }
 
-static int table_grow(Reducer *r) {
+static int table_grow(Work *r) {
     size_t n = r->n_slots ? r->n_slots * 2 : 1024;
     uint32_t *slots = calloc(n, sizeof *slots);
     if (!slots) return -1;
@@ -409,7 +432,7 @@ static int table_grow(Reducer *r) {
 }
 
 /* Add `units` to the sum of the key in r->scratch; NULL, or why not. */
-static const char *table_add(Reducer *r, int64_t units) {
+static const char *table_add(Work *r, int64_t units, uint64_t pos) {
     const unsigned char *key = (const unsigned char *)r->scratch.data;
     size_t n = r->scratch.size;
     uint64_t h = hash_bytes(key, n);
@@ -439,13 +462,14 @@ static const char *table_add(Reducer *r, int64_t units) {
     e->length = n;
     e->sum = units;
     e->count = 1;
+    e->first = pos;
     if (bytes_add(&r->arena, key, n)) return "out of memory";
     r->slots[at] = (uint32_t)++r->n_entries;
     if (r->n_entries * 2 > r->n_slots && table_grow(r)) return "out of memory";
     return NULL;
 }
 
-static const char *single_add(Reducer *r, size_t length, int64_t units) {
+static const char *single_add(Work *r, size_t length, int64_t units, uint64_t pos) {
     if (r->n_singles == r->cap_singles) {
         size_t cap = r->cap_singles ? r->cap_singles * 2 : 256;
         Single *singles = realloc(r->singles, cap * sizeof *singles);
@@ -457,6 +481,7 @@ static const char *single_add(Reducer *r, size_t length, int64_t units) {
     s->key = r->arena.size;
     s->length = length;
     s->units = units;
+    s->pos = pos;
     if (bytes_add(&r->arena, r->scratch.data, length)) return "out of memory";
     return NULL;
 }
@@ -467,6 +492,7 @@ typedef struct {
     int64_t rows, min_start, max_start, min_end, max_end;
     int aws;
     int64_t *months; /* charge rows per month of their start, when asked */
+    uint64_t base;   /* where this text starts: piece number << 33 | half << 32 (+ its rows) */
 } Seen;
 
 static inline int field_is(const char *s, const char *e, const char *word, size_t n) {
@@ -475,7 +501,7 @@ static inline int field_is(const char *s, const char *e, const char *word, size_
 
 /* The text of field i as read (quotes doubled inside a quoted value made single) appended to
  * r->scratch with its length before it. */
-static int key_text(Reducer *r, int i) {
+static int key_text(Work *r, int i) {
     const char *s = r->starts[i], *e = r->ends[i];
     uint32_t n = (uint32_t)(e - s);
     if (bytes_reserve(&r->scratch, n + 4 + 32)) return -1;
@@ -500,7 +526,7 @@ static int key_text(Reducer *r, int i) {
 
 /* One row read the careful way, byte by byte from `p`: its fields into r->starts/ends/escaped,
  * *next set past its line end, *stop to its line end. NULL, or why the row is refused. */
-static const char *scan_row(Reducer *r, const char *p, const char *end, const char **stop,
+static const char *scan_row(Work *r, const char *p, const char *end, const char **stop,
                             const char **next) {
     const int columns = r->columns;
     for (int i = 0; i < columns; i++) {
@@ -551,10 +577,11 @@ static const char *scan_row(Reducer *r, const char *p, const char *end, const ch
 
 /* One row whose fields are in r->starts/ends/escaped, from `line` to its line end `stop`:
  * checked, and its cost added to its key (a total row kept whole). NULL, or why not. */
-static const char *take_row(Reducer *r, const char *line, const char *stop, Seen *seen) {
+static const char *take_row(Work *r, const char *line, const char *stop, Seen *seen) {
     if (stop - line > r->limit) return "a line too long";
     if (stop == line) return "an empty line";
     seen->rows++;
+    const uint64_t pos = seen->base + (uint64_t)seen->rows;
     int type = -1;
     int64_t units = 0;
     int64_t start = NAT, finish = NAT;
@@ -577,6 +604,15 @@ static const char *take_row(Reducer *r, const char *line, const char *stop, Seen
     }
     if (type < 0) return "no record type";
     if (r->type_control[type]) { /* a total row: kept whole, read by the one parser */
+        if (r->n_controls == r->cap_controls) {
+            size_t cap = r->cap_controls ? 2 * r->cap_controls : 16;
+            Control *lines = realloc(r->control_lines, cap * sizeof *lines);
+            if (!lines) return "out of memory";
+            r->control_lines = lines;
+            r->cap_controls = cap;
+        }
+        r->control_lines[r->n_controls++] = (Control){pos, r->controls.size,
+                                                      (size_t)(stop - line) + 1};
         if (bytes_add(&r->controls, line, stop - line) || bytes_add(&r->controls, "\n", 1))
             return "out of memory";
         return NULL;
@@ -628,10 +664,10 @@ static const char *take_row(Reducer *r, const char *line, const char *stop, Seen
         if (finish > seen->max_end) seen->max_end = finish;
     }
     if (start != NAT && finish != NAT && finish - start > HOUR_NS)
-        return single_add(r, r->scratch.size, units);
+        return single_add(r, r->scratch.size, units, pos);
     char sign = units < 0;
     if (bytes_add(&r->scratch, &sign, 1)) return "out of memory";
-    return table_add(r, units);
+    return table_add(r, units, pos);
 }
 
 /* --- the structure of a piece, 64 bytes at a time ---------------------------------------------
@@ -710,7 +746,7 @@ static inline uint64_t prefix_xor(uint64_t x) {
     return x;
 }
 
-static int marks_reserve(Reducer *r, size_t words) {
+static int marks_reserve(Work *r, size_t words) {
     if (words <= r->n_marks) return 0;
     uint64_t *ends = realloc(r->ends_mask, words * sizeof *ends);
     if (!ends) return -1;
@@ -752,12 +788,12 @@ static int marks_reserve(Reducer *r, size_t words) {
     if (inside) return "a quoted value cut at the end of a piece";                            \
     return NULL;
 
-static const char *mark_portable(Reducer *r, const unsigned char *p, size_t n, size_t words) {
+static const char *mark_portable(Work *r, const unsigned char *p, size_t n, size_t words) {
     MARK_LOOP(block_portable)
 }
 
 #ifdef HAVE_AVX2_PATH
-__attribute__((target("avx2"))) static const char *mark_avx2(Reducer *r, const unsigned char *p,
+__attribute__((target("avx2"))) static const char *mark_avx2(Work *r, const unsigned char *p,
                                                              size_t n, size_t words) {
     MARK_LOOP(block_avx2)
 }
@@ -765,7 +801,7 @@ __attribute__((target("avx2"))) static const char *mark_avx2(Reducer *r, const u
 
 static int use_avx2;
 
-static const char *mark(Reducer *r, const unsigned char *p, size_t n, size_t words) {
+static const char *mark(Work *r, const unsigned char *p, size_t n, size_t words) {
 #ifdef HAVE_AVX2_PATH
     const char *problem = use_avx2 ? mark_avx2(r, p, n, words)
                                    : mark_portable(r, p, n, words);
@@ -786,7 +822,7 @@ static const char *mark(Reducer *r, const unsigned char *p, size_t n, size_t wor
 }
 
 /* The first odd quote at or after byte `from`, or `n`. */
-static size_t next_odd(const Reducer *r, size_t from, size_t n, size_t words) {
+static size_t next_odd(const Work *r, size_t from, size_t n, size_t words) {
     size_t w = from / 64;
     if (w >= words) return n;
     uint64_t m = r->odd_mask[w] & (~0ULL << (from % 64));
@@ -797,7 +833,7 @@ static size_t next_odd(const Reducer *r, size_t from, size_t n, size_t words) {
     return 64 * w + __builtin_ctzll(m);
 }
 
-static const char *feed_piece(Reducer *r, const char *text, const char *end, Seen *seen) {
+static const char *feed_piece(Work *r, const char *text, const char *end, Seen *seen) {
     const size_t n = (size_t)(end - text);
     if (!n) return NULL;
     r->piece_end = end;
@@ -872,34 +908,60 @@ static const char *feed_piece(Reducer *r, const char *text, const char *end, See
 
 /* --- Python -------------------------------------------------------------------------------- */
 
+/* Free what a Work holds (its set-up too when it `owns` it). */
+static void work_free(Work *w, int owns) {
+    if (owns) {
+        for (int t = 0; t < w->types; t++) free(w->type_names[t]);
+        free(w->roles);
+        free(w->active);
+    }
+    free(w->entries);
+    free(w->slots);
+    free(w->arena.data);
+    free(w->singles);
+    free(w->controls.data);
+    free(w->control_lines);
+    free(w->scratch.data);
+    free(w->starts);
+    free(w->ends);
+    free(w->escaped);
+    free(w->date_text);
+    free(w->date_ns);
+    free(w->date_month);
+    free(w->ends_mask);
+    free(w->odd_mask);
+}
+
 static void Reducer_dealloc(Reducer *r) {
-    for (int t = 0; t < r->types; t++) free(r->type_names[t]);
-    free(r->roles);
-    free(r->entries);
-    free(r->slots);
-    free(r->arena.data);
-    free(r->singles);
-    free(r->controls.data);
-    free(r->scratch.data);
-    free(r->starts);
-    free(r->ends);
-    free(r->escaped);
-    free(r->active);
-    free(r->date_text);
-    free(r->date_ns);
-    free(r->date_month);
-    free(r->ends_mask);
-    free(r->odd_mask);
+    work_free(&r->w[0], 1);
+    work_free(&r->w[1], 0);
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
-static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"roles", "types", "limit", NULL};
-    PyObject *roles, *types;
-    Py_ssize_t limit;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOn", names, &roles, &types, &limit))
+/* A Work's own scratch space and table, for `columns` columns. */
+static int work_space(Work *w, int columns) {
+    w->starts = calloc(columns, sizeof *w->starts);
+    w->ends = calloc(columns, sizeof *w->ends);
+    w->escaped = calloc(columns, 1);
+    w->date_text = calloc(columns, 19);
+    w->date_ns = calloc(columns, sizeof *w->date_ns);
+    w->date_month = calloc(columns, sizeof *w->date_month);
+    if (!w->starts || !w->ends || !w->escaped || !w->date_text || !w->date_ns ||
+        !w->date_month || table_grow(w))
         return -1;
-    if (r->roles) {
+    return 0;
+}
+
+static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"roles", "types", "limit", "threads", "split", NULL};
+    PyObject *roles, *types;
+    Py_ssize_t limit, split = 1 << 18;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOn|in", names, &roles, &types, &limit,
+                                     &threads, &split))
+        return -1;
+    Work *w = &r->w[0];
+    if (w->roles) {
         PyErr_SetString(PyExc_RuntimeError, "a Reducer is set up once");
         return -1;
     }
@@ -911,17 +973,10 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_ValueError, "roles: at least one column");
         return -1;
     }
-    r->columns = (int)n;
-    r->roles = calloc(n, 1);
-    r->starts = calloc(n, sizeof *r->starts);
-    r->ends = calloc(n, sizeof *r->ends);
-    r->escaped = calloc(n, 1);
-    r->active = calloc(n, sizeof *r->active);
-    r->date_text = calloc(n, 19);
-    r->date_ns = calloc(n, sizeof *r->date_ns);
-    r->date_month = calloc(n, sizeof *r->date_month);
-    if (!r->roles || !r->starts || !r->ends || !r->escaped || !r->active || !r->date_text ||
-        !r->date_ns || !r->date_month) {
+    w->columns = (int)n;
+    w->roles = calloc(n, 1);
+    w->active = calloc(n, sizeof *w->active);
+    if (!w->roles || !w->active || work_space(w, (int)n)) {
         Py_DECREF(role_list);
         PyErr_NoMemory();
         return -1;
@@ -932,8 +987,8 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
             Py_DECREF(role_list);
             return -1;
         }
-        r->roles[i] = (unsigned char)role;
-        if (role) r->active[r->n_active++] = (int)i;
+        w->roles[i] = (unsigned char)role;
+        if (role) w->active[w->n_active++] = (int)i;
     }
     Py_DECREF(role_list);
     PyObject *type_list = PySequence_Fast(types, "types: a sequence of (bytes, bool)");
@@ -952,42 +1007,113 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
             Py_DECREF(type_list);
             return -1;
         }
-        r->type_names[t] = malloc(length + 1);
-        if (!r->type_names[t]) {
+        w->type_names[t] = malloc(length + 1);
+        if (!w->type_names[t]) {
             Py_DECREF(type_list);
             PyErr_NoMemory();
             return -1;
         }
-        memcpy(r->type_names[t], name, length);
-        r->type_lengths[t] = (size_t)length;
-        r->type_control[t] = (unsigned char)control;
-        r->types = (int)t + 1;
+        memcpy(w->type_names[t], name, length);
+        w->type_lengths[t] = (size_t)length;
+        w->type_control[t] = (unsigned char)control;
+        w->types = (int)t + 1;
     }
     Py_DECREF(type_list);
-    r->limit = limit;
-    if (table_grow(r)) {
+    w->limit = limit;
+    /* the second Work shares the set-up */
+    Work *v = &r->w[1];
+    v->columns = w->columns;
+    v->roles = w->roles;
+    v->active = w->active;
+    v->n_active = w->n_active;
+    v->types = w->types;
+    memcpy(v->type_names, w->type_names, sizeof w->type_names);
+    memcpy(v->type_lengths, w->type_lengths, sizeof w->type_lengths);
+    memcpy(v->type_control, w->type_control, sizeof w->type_control);
+    v->limit = w->limit;
+    if (work_space(v, (int)n)) {
         PyErr_NoMemory();
         return -1;
     }
+    r->split = split < 2 ? 2 : split;
+#ifdef HAVE_THREADS
+    r->threads = threads >= 2 ? 2 : 1;
+#else
+    r->threads = 1;
+#endif
     return 0;
+}
+
+typedef struct {
+    Work *w;
+    const char *text, *end;
+    Seen *seen;
+    const char *problem;
+} Half;
+
+static void *read_half(void *arg) {
+    Half *h = arg;
+    h->problem = feed_piece(h->w, h->text, h->end, h->seen);
+    return NULL;
+}
+
+/* What the second half saw, added to the first's. */
+static void seen_add(Seen *into, const Seen *from) {
+    into->rows += from->rows;
+    into->aws |= from->aws;
+    if (from->min_start < into->min_start) into->min_start = from->min_start;
+    if (from->max_start > into->max_start) into->max_start = from->max_start;
+    if (from->min_end < into->min_end) into->min_end = from->min_end;
+    if (from->max_end > into->max_end) into->max_end = from->max_end;
+    if (into->months && from->months)
+        for (int m = 0; m < MONTHS; m++) into->months[m] += from->months[m];
 }
 
 static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
     Py_buffer view;
     int months = 0;
-    if (!r->roles) {
+    if (!r->w[0].roles) {
         PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
         return NULL;
     }
+    if (r->merged) {
+        PyErr_SetString(PyExc_RuntimeError, "the sums are out: nothing more can be fed");
+        return NULL;
+    }
     if (!PyArg_ParseTuple(args, "y*|p", &view, &months)) return NULL;
-    Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL};
-    if (months && !(seen.months = calloc(MONTHS, sizeof *seen.months))) {
+    const uint64_t base = (uint64_t)r->pieces++ << 33;
+    Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base};
+    Seen other = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base | 1ULL << 32};
+    if (months && (!(seen.months = calloc(MONTHS, sizeof *seen.months)) ||
+                   !(other.months = calloc(MONTHS, sizeof *other.months)))) {
+        free(seen.months);
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
     const char *problem;
+    const char *text = view.buf, *end = text + view.len;
     Py_BEGIN_ALLOW_THREADS
-    problem = feed_piece(r, view.buf, (const char *)view.buf + view.len, &seen);
+    const char *middle = NULL;
+#ifdef HAVE_THREADS
+    if (r->threads > 1 && view.len >= r->split) {
+        /* (a cut inside a quoted value only makes the first half refuse: pass 1) */
+        const char *cut = memchr(text + view.len / 2, '\n', (size_t)(end - text - view.len / 2));
+        if (cut && cut + 1 < end) middle = cut + 1;
+    }
+    if (middle) {
+        pthread_t thread;
+        Half half = {&r->w[1], middle, end, &other, NULL};
+        if (pthread_create(&thread, NULL, read_half, &half)) {
+            middle = NULL;
+        } else {
+            problem = feed_piece(&r->w[0], text, middle, &seen);
+            pthread_join(thread, NULL);
+            if (!problem) problem = half.problem;
+            seen_add(&seen, &other);
+        }
+    }
+#endif
+    if (!middle) problem = feed_piece(&r->w[0], text, end, &seen);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     PyObject *out = NULL;
@@ -1011,11 +1137,12 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
         }
     }
     free(seen.months);
+    free(other.months);
     return out;
 }
 
 /* The key's values, one per KEY column: str for text, int (ns, or None when blank) for dates. */
-static PyObject *key_values(Reducer *r, const char *p) {
+static PyObject *key_values(Work *r, const char *p) {
     int keys = 0;
     for (int i = 0; i < r->columns; i++) keys += (r->roles[i] & KEY) != 0;
     PyObject *out = PyTuple_New(keys);
@@ -1043,36 +1170,131 @@ static PyObject *key_values(Reducer *r, const char *p) {
     return out;
 }
 
+/* The second Work's sums, rows and total rows put into the first's; NULL, or why not. */
+static const char *merge(Work *w, Work *v) {
+    for (size_t i = 0; i < v->n_entries; i++) {
+        Entry *e = &v->entries[i];
+        w->scratch.size = 0;
+        if (bytes_add(&w->scratch, v->arena.data + e->key, e->length)) return "out of memory";
+        size_t before = w->n_entries;
+        const char *problem = table_add(w, 0, e->first);
+        if (problem) return problem;
+        Entry *into = NULL;
+        if (w->n_entries > before) {
+            into = &w->entries[w->n_entries - 1];
+            into->count = 0;
+        } else {
+            /* (found: table_add counted one more row of it) */
+            uint64_t h = e->hash;
+            size_t mask = w->n_slots - 1, at = h & mask;
+            for (;;) {
+                Entry *x = &w->entries[w->slots[at] - 1];
+                if (x->hash == h && x->length == e->length &&
+                    !memcmp(w->arena.data + x->key, v->arena.data + e->key, e->length)) {
+                    into = x;
+                    break;
+                }
+                at = (at + 1) & mask;
+            }
+            into->count--;
+            if (e->first < into->first) into->first = e->first;
+        }
+        if (__builtin_add_overflow(into->sum, e->sum, &into->sum)) return "a sum past int64";
+        into->count += e->count;
+    }
+    for (size_t i = 0; i < v->n_singles; i++) {
+        Single *s = &v->singles[i];
+        w->scratch.size = 0;
+        if (bytes_add(&w->scratch, v->arena.data + s->key, s->length)) return "out of memory";
+        const char *problem = single_add(w, s->length, s->units, s->pos);
+        if (problem) return problem;
+    }
+    for (size_t i = 0; i < v->n_controls; i++) {
+        Control *c = &v->control_lines[i];
+        if (w->n_controls == w->cap_controls) {
+            size_t cap = w->cap_controls ? 2 * w->cap_controls : 16;
+            Control *lines = realloc(w->control_lines, cap * sizeof *lines);
+            if (!lines) return "out of memory";
+            w->control_lines = lines;
+            w->cap_controls = cap;
+        }
+        w->control_lines[w->n_controls++] = (Control){c->pos, w->controls.size, c->length};
+        if (bytes_add(&w->controls, v->controls.data + c->line, c->length))
+            return "out of memory";
+    }
+    for (int t = 0; t < w->types; t++) w->type_seen[t] += v->type_seen[t];
+    return NULL;
+}
+
+static int by_first(const void *a, const void *b) {
+    uint64_t x = (*(Entry *const *)a)->first, y = (*(Entry *const *)b)->first;
+    return (x > y) - (x < y);
+}
+
+static int by_pos(const void *a, const void *b) {
+    uint64_t x = ((const Single *)a)->pos, y = ((const Single *)b)->pos;
+    return (x > y) - (x < y);
+}
+
+static int by_line(const void *a, const void *b) {
+    uint64_t x = ((const Control *)a)->pos, y = ((const Control *)b)->pos;
+    return (x > y) - (x < y);
+}
+
 static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
-    PyObject *sums = PyList_New(r->n_entries), *singles = PyList_New(r->n_singles);
+    Work *w = &r->w[0];
+    if (!r->merged) {
+        r->merged = 1;
+        const char *problem = merge(w, &r->w[1]);
+        if (problem) return PyUnicode_FromString(problem);
+        qsort(w->singles, w->n_singles, sizeof *w->singles, by_pos);
+        qsort(w->control_lines, w->n_controls, sizeof *w->control_lines, by_line);
+    }
+    Entry **order = malloc((w->n_entries + 1) * sizeof *order);
+    if (!order) return PyErr_NoMemory();
+    for (size_t i = 0; i < w->n_entries; i++) order[i] = &w->entries[i];
+    qsort(order, w->n_entries, sizeof *order, by_first);
+    PyObject *sums = PyList_New(w->n_entries), *singles = PyList_New(w->n_singles);
+    PyObject *controls = NULL, *seen = NULL;
     if (!sums || !singles) goto fail;
-    for (size_t i = 0; i < r->n_entries; i++) {
-        Entry *e = &r->entries[i];
-        const char *key = r->arena.data + e->key;
-        PyObject *values = key_values(r, key);
+    for (size_t i = 0; i < w->n_entries; i++) {
+        Entry *e = order[i];
+        const char *key = w->arena.data + e->key;
+        PyObject *values = key_values(w, key);
         if (!values) goto fail;
         PyObject *item = Py_BuildValue("(NiLL)", values, (int)key[e->length - 1], e->sum,
                                        e->count);
         if (!item) goto fail;
         PyList_SET_ITEM(sums, i, item);
     }
-    for (size_t i = 0; i < r->n_singles; i++) {
-        Single *s = &r->singles[i];
-        PyObject *values = key_values(r, r->arena.data + s->key);
+    for (size_t i = 0; i < w->n_singles; i++) {
+        Single *s = &w->singles[i];
+        PyObject *values = key_values(w, w->arena.data + s->key);
         if (!values) goto fail;
         PyObject *item = Py_BuildValue("(NL)", values, s->units);
         if (!item) goto fail;
         PyList_SET_ITEM(singles, i, item);
     }
-    PyObject *seen = PyList_New(r->types);
+    controls = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)w->controls.size);
+    if (!controls) goto fail;
+    char *into = PyBytes_AS_STRING(controls);
+    for (size_t i = 0; i < w->n_controls; i++) {
+        memcpy(into, w->controls.data + w->control_lines[i].line, w->control_lines[i].length);
+        into += w->control_lines[i].length;
+    }
+    seen = PyList_New(w->types);
     if (!seen) goto fail;
-    for (int t = 0; t < r->types; t++) PyList_SET_ITEM(seen, t, PyLong_FromLongLong(r->type_seen[t]));
-    return Py_BuildValue("{s:N,s:N,s:y#,s:N,s:L}", "sums", sums, "singles", singles, "controls",
-                         r->controls.data ? r->controls.data : "", (Py_ssize_t)r->controls.size,
-                         "types", seen, "rows", r->rows);
+    for (int t = 0; t < w->types; t++)
+        PyList_SET_ITEM(seen, t, PyLong_FromLongLong(w->type_seen[t]));
+    free(order);
+    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:L}", "sums", sums, "singles", singles, "controls",
+                         controls, "types", seen, "rows", r->rows);
 fail:
+    free(order);
     Py_XDECREF(sums);
     Py_XDECREF(singles);
+    Py_XDECREF(controls);
+    Py_XDECREF(seen);
     return NULL;
 }
 
@@ -1091,7 +1313,9 @@ static PyTypeObject ReducerType = {
     .tp_name = "costlib._reduce.Reducer",
     .tp_basicsize = sizeof(Reducer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Reducer(roles, types, limit): sums a detailed bill's charge rows per key.",
+    .tp_doc = "Reducer(roles, types, limit, threads=1, split=262144): sums a detailed bill's "
+              "charge rows per key; with threads=2, pieces of `split` bytes or more are read "
+              "in two halves at once.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Reducer_init,
     .tp_dealloc = (destructor)Reducer_dealloc,

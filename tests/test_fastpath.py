@@ -48,6 +48,14 @@ def text(rows: list[list[str]], header: list[str] = HEADER) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(params=[1, 2], ids=["one thread", "two threads"])
+def threads(request, monkeypatch) -> int:
+    """The compiled path reading on one thread, or on two with every piece cut in halves."""
+    monkeypatch.setattr(fastpath, "THREADS", request.param)
+    monkeypatch.setattr(fastpath, "SPLIT_BYTES", 100)
+    return request.param
+
+
 def read_both(path, monkeypatch, **options) -> tuple[object, object, str]:
     """``read_condensed`` with the compiled path on and off: each a bill or the error's
     words, and how the compiled path went (``fastpath.last``)."""
@@ -89,7 +97,7 @@ def check(path, monkeypatch, **options) -> str:
 # --- the bills the suite knows ---------------------------------------------------------------
 
 @pytest.mark.parametrize("tag", [None, "user:Owner", ("user:Owner", "user:Project")])
-def test_every_sample_bill_reads_the_same_both_ways(samples, tag, monkeypatch):
+def test_every_sample_bill_reads_the_same_both_ways(samples, tag, monkeypatch, threads):
     ways = {}
     for name, path in samples.items():
         if tag is None or name.endswith((".csv", ".csv.zip", ".csv.gz")):
@@ -107,7 +115,7 @@ def test_the_bundled_sample_goes_the_compiled_way(monkeypatch):
 
 
 @pytest.mark.parametrize("chunk_bytes", [300, 1000, 4096, 1 << 16])
-def test_small_pieces_read_the_same(tmp_path, monkeypatch, chunk_bytes):
+def test_small_pieces_read_the_same(tmp_path, monkeypatch, chunk_bytes, threads):
     rows = [row(cost=f"{i % 13}.{i:08d}", owner=f"u{i % 7}", record_id=str(i),
                 start=f"2026-03-{1 + i % 28:02d} {i % 24:02d}:00:00",
                 end=f"2026-03-{1 + i % 28:02d} {i % 24:02d}:59:59") for i in range(400)]
@@ -188,6 +196,7 @@ HOSTILE = {
         b'"8.25000000"', b'"1.0E+7"'),
     "sums past int64": text([row(cost="900000000.00000000")] * 20).encode(),
     "credits past int64": text([row(cost="-900000000.5")] * 20).encode(),
+    "two rows past int64 together": text([row(cost="900000000.00000000")] * 2).encode(),
     "a row past int64 units": PLAIN.replace(b'"7.25000000"', b'"922337203.6854775808"'),
     "a row just inside int64 units": PLAIN.replace(b'"7.25000000"', b'"922337203.6854775807"'),
     "a blank cost": PLAIN.replace(b'"7.25000000"', b'""'),
@@ -248,7 +257,7 @@ HOSTILE = {
 @pytest.mark.parametrize("zipped", [False, True], ids=["csv", "zip"])
 @pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
 def test_hostile_files_read_or_are_refused_the_same_both_ways(tmp_path, monkeypatch, case,
-                                                              zipped):
+                                                              zipped, threads):
     path = hostile(tmp_path, None, raw=HOSTILE[case], zipped=zipped)
     for chunk_bytes in (1 << 22, 700):
         for tag in ("user:Owner", None):
@@ -320,7 +329,7 @@ def charge(draw) -> list[str]:
        chunk_bytes=st.sampled_from([256, 1000, 1 << 22]),
        tag=st.sampled_from([None, "user:Owner"]))
 def test_made_up_bills_read_the_same_both_ways(tmp_path_factory, monkeypatch, rows, totals,
-                                               chunk_bytes, tag):
+                                               chunk_bytes, tag, threads):
     rows = rows + [row(cost="12.5", record_type=t, record_id="", product="", start="", end="",
                        owner="") for t in totals]
     path = tmp_path_factory.mktemp("made") / NAME
