@@ -29,10 +29,11 @@ from .layout import CLOUDCHECKR_RECORD_TYPES, CONTROL_RECORD_TYPES, FIRST_YEAR
 from .parsing import Header, Parsed, _Bad, _month_bounds, _TooLong
 
 ENV = "COSTLIB_COMPILED"  #: ``0`` turns the compiled path off
-#: Reading threads: each piece from :data:`SPLIT_BYTES` on is read in two halves at once where
-#: two cores are free to take them (the inflating thread keeps a third of one busy).
+#: Reading threads: with 2, each piece from :data:`SPLIT_BYTES` on is read in two halves at
+#: once. Only from 4 cores on: on 2, the inflating thread and pandas loading for the answers keep
+#: the second core busy, and two halves measured no faster than one (bench/README.md).
 THREADS = 2 if len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
-                   else range(os.cpu_count() or 1)) >= 2 else 1
+                   else range(os.cpu_count() or 1)) >= 4 else 1
 SPLIT_BYTES = 1 << 18
 #: The record types of charge rows the compiled path knows; any other hands over.
 CHARGE_TYPES = ("LineItem", *sorted(CLOUDCHECKR_RECORD_TYPES))
