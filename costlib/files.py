@@ -455,6 +455,17 @@ class S3Object(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
+        """Fill ``buffer`` whole, up to the object's end (a reader such as Parquet's takes a
+        short read for the end of the file)."""
+        view, done = memoryview(buffer).cast("B"), 0
+        while done < len(view):
+            got = self._read_some(view[done:])
+            if not got:
+                break
+            done += got
+        return done
+
+    def _read_some(self, buffer: memoryview) -> int:
         want = min(len(buffer), self.size - self._pos)
         if want <= 0:
             return 0
@@ -623,11 +634,13 @@ def _read_local(path: str) -> bytes:
 
 def _local_part(manifest: str, key: str) -> str:
     """Where a manifest's key (a path in the bucket) lies in a local copy: the longest end of
-    the key found under the manifest's folder (a synced bucket keeps the layout)."""
+    the key found under the manifest's folder, or the folders just above it (a Data Export's
+    manifest sits in ``metadata/``, beside ``data/``; a synced bucket keeps the layout)."""
     folder = Path(manifest).parent
     names = key.removeprefix("s3://").split("/")
-    for start in range(len(names)):
-        candidate = folder.joinpath(*names[start:])
-        if candidate.is_file():
-            return str(candidate)
-    raise BillNotFoundError(f"{manifest}: its part {key} is not under {folder}")
+    for above in (folder, *list(folder.parents)[:2]):
+        for start in range(len(names)):
+            candidate = above.joinpath(*names[start:])
+            if candidate.is_file():
+                return str(candidate)
+    raise BillNotFoundError(f"{manifest}: its part {key} is not under {folder.parents[1]}")
