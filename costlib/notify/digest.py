@@ -62,12 +62,18 @@ class BucketSource:
         self._last: tuple[tuple, Bill] | None = None  # a run's next day reuses the last file
 
     def files(self) -> dict[str, MonthFile]:
-        """Every month of the account (one list call per 1,000 keys)."""
+        """Every month of the account (one list call per 1,000 keys): its detailed bills,
+        listed by their names alone (all the role may list), else the months of the report
+        written under ``prefix``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        root = f"s3://{self.bucket}/"
+        bills = f"{self.prefix}{self.account}-aws-billing-detailed-line-items"
         try:
-            return months(s3_listing(self.s3, self.bucket, self.prefix), f"s3://{self.bucket}/",
-                          self.account)
+            found = months(s3_listing(self.s3, self.bucket, bills), root, self.account)
+            if found or not self.prefix:
+                return found
+            return months(s3_listing(self.s3, self.bucket, self.prefix), root, self.account)
         except ClientError as err:
             code = error_code(err)
             hint = " (the role needs s3:ListBucket on it)" if code == "AccessDenied" else ""
