@@ -529,10 +529,9 @@ class _ParquetParsed(Parsed):
         for name in table.column_names:
             column = table.column(name)
             if name in header.dates:
-                if not pa.types.is_timestamp(column.type):
-                    try:
-                        column = column.cast(pa.string()).cast(self._date_type)
-                    except pa.ArrowInvalid:
+                if not pa.types.is_timestamp(column.type):  # dates written as text, with
+                    column = _text_dates(column)             # their zone (Z) or without
+                    if column is None:
                         raise _refused(self, table, name) from None
                 columns[name] = column.cast(pa.timestamp("ms", tz=column.type.tz))
             elif name in header.numbers:
@@ -555,6 +554,18 @@ class _ParquetParsed(Parsed):
         except _Bad as bad:
             raise BillError(f"{self.name}: row {self.rows + 1 + bad.row}: {bad.words}") \
                 from None
+
+
+def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A Parquet column of dates written as text, as timestamps: all with a zone (``Z``) or
+    all without (UTC either way); ``None`` when they are not dates."""
+    text = column.cast(pa.string())
+    for date_type in (_MS, pa.timestamp("ms", tz="UTC")):
+        try:
+            return text.cast(date_type)
+        except pa.ArrowInvalid:
+            continue
+    return None
 
 
 def _refused(parsed: Parsed, table: pa.Table, column: str) -> BillError:

@@ -312,3 +312,33 @@ def test_the_workshop_months_amortized_cost_matches_an_independent_sum(month):
     assert data["cost"] == "amortized" and abs(data["total"] - cost.sum()) < 1e-6
     assert abs(data["total"] - table["line_item_unblended_cost"].sum()) > 100
     assert close(data["users"], cost.groupby(owner).sum().to_dict())
+
+
+def _retyped(table, name: str, how):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = table.column(name)
+    new = {"text with Z": lambda: pc.strftime(column, "%Y-%m-%dT%H:%M:%SZ"),
+           "text": lambda: pc.strftime(column, "%Y-%m-%d %H:%M:%S"),
+           "ns, no zone": lambda: column.cast(pa.timestamp("ns")),
+           "decimal": lambda: column.cast(pa.decimal128(38, 10)),
+           "text number": lambda: column.cast(pa.string()),
+           "dictionary": lambda: column.dictionary_encode(),
+           "large text": lambda: column.cast(pa.large_string())}[how]()
+    return table.set_column(table.schema.get_field_index(name), name, new)
+
+
+@pytest.mark.parametrize("name, how", [
+    ("line_item_usage_start_date", "text with Z"), ("line_item_usage_start_date", "text"),
+    ("line_item_usage_end_date", "ns, no zone"), ("line_item_unblended_cost", "decimal"),
+    ("line_item_unblended_cost", "text number"), ("resource_tags_user_owner", "dictionary"),
+    ("line_item_line_item_type", "large text")])
+def test_a_cur_parquet_written_with_other_types_reads_alike(formats, tmp_path, name, how):
+    """Writers other than AWS's (Athena CTAS, Spark, pandas) type the columns their way."""
+    path = tmp_path / "retyped.parquet"
+    pq.write_table(_retyped(pq.read_table(formats["cur-parquet"]), name, how), path)
+    expected = costlib.spend(costlib.read(formats["cur-parquet"]), "user:Owner")
+    for bill in (costlib.read(path), costlib.read_condensed(path, "user:Owner")):
+        got = costlib.spend(bill, "user:Owner")
+        assert got.users == expected.users and np.array_equal(got.table, expected.table)
