@@ -528,6 +528,8 @@ class _ParquetParsed(Parsed):
         columns = {}
         for name in table.column_names:
             column = table.column(name)
+            if name in header.checked and pa.types.is_string(column.type) and len(self._nulls) > 1:
+                column = _nulled(column, self._nulls)  # FOCUS's "NULL" written as text
             if name in header.dates:
                 if not pa.types.is_timestamp(column.type):  # dates written as text, with
                     column = _text_dates(column)             # their zone (Z) or without
@@ -554,6 +556,14 @@ class _ParquetParsed(Parsed):
         except _Bad as bad:
             raise BillError(f"{self.name}: row {self.rows + 1 + bad.row}: {bad.words}") \
                 from None
+
+
+def _nulled(column: pa.ChunkedArray, nulls: Sequence[str]) -> pa.ChunkedArray:
+    """A text column with the texts that mean "no value" made nulls."""
+    import pyarrow.compute as pc
+
+    blank = pc.is_in(column, value_set=pa.array(list(nulls), pa.string()))
+    return pc.if_else(blank, pa.scalar(None, pa.string()), column)
 
 
 def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray | None:

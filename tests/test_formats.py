@@ -342,3 +342,24 @@ def test_a_cur_parquet_written_with_other_types_reads_alike(formats, tmp_path, n
     for bill in (costlib.read(path), costlib.read_condensed(path, "user:Owner")):
         got = costlib.spend(bill, "user:Owner")
         assert got.users == expected.users and np.array_equal(got.table, expected.table)
+
+
+def test_a_focus_parquet_with_a_tags_map_and_null_texts_reads_like_the_csv(formats, tmp_path):
+    """AWS's FOCUS export is Parquet, its Tags a map; a converted CSV keeps "NULL" as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    texts = pcsv.read_csv(formats["focus"], convert_options=pcsv.ConvertOptions(
+        column_types={"ConsumedQuantity": pa.string(), "ChargePeriodStart": pa.string(),
+                      "BillingAccountId": pa.string(), "SubAccountId": pa.string()}))
+    assert "NULL" in texts.column("ConsumedQuantity").to_pylist()
+    tags = [[] if v == "NULL" else list(json.loads(v).items())
+            for v in texts.column("Tags").to_pylist()]
+    texts = texts.set_column(texts.schema.get_field_index("Tags"), "Tags",
+                             pa.array(tags, pa.map_(pa.string(), pa.string())))
+    pq.write_table(texts, tmp_path / "focus.parquet")
+    expected = costlib.spend(costlib.read(formats["focus"]), "user:Owner")
+    for bill in (costlib.read(tmp_path / "focus.parquet"),
+                 costlib.read_condensed(tmp_path / "focus.parquet", "user:Owner")):
+        got = costlib.spend(bill, "user:Owner")
+        assert got.users == expected.users and np.array_equal(got.table, expected.table)
