@@ -213,3 +213,20 @@ def test_a_read_across_ranges_of_an_s3_object_is_whole(aws_env, monkeypatch):
     finally:
         s3.delete_object(Bucket=BUCKET, Key="blob")
         s3.delete_bucket(Bucket=BUCKET)
+
+
+def test_an_s3_prefix_of_a_cur_report_reads_each_month_once(formats, aws_env):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    try:
+        legacy_cur_layout(lambda key, data: s3.put_object(Bucket=BUCKET, Key=key, Body=data),
+                          formats["cur"], bucket=BUCKET)
+        scanned = costlib.scan(f"s3://{BUCKET}/cur/", "user:Owner", jobs=1)
+        assert len(scanned.files) == 3  # the latest assembly's parts, not the older one
+        expected = costlib.read(costlib.sample_path(), cost="unblended")
+        assert costlib.spend(scanned, "user:Owner").per_user.equals(
+            costlib.spend(expected, "user:Owner").per_user)
+    finally:
+        for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+            s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+        s3.delete_bucket(Bucket=BUCKET)
