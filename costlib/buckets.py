@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .errors import BillError
 from .files import bill_name, is_manifest, parse_name
+from .layout import END_YEAR, FIRST_YEAR
 
 #: A legacy CUR month's folder and manifest: ``.../20260201-20260301/<report>-Manifest.json``.
 CUR_MANIFEST = re.compile(r"(?:^|/)(?P<start>\d{4})(?P<month>\d{2})01-\d{8}/[^/]+-Manifest\.json$",
@@ -74,7 +75,7 @@ def months(listing: Iterable[Listed], root: str, account: str | None = None) -> 
     bills: dict[str, Month] = {}
     for item in listing:
         name = parse_name(item.key)
-        if name.month is None or name.invoice_report or (
+        if name.month is None or name.invoice_report or not _calendar(name.month) or (
                 account is not None and name.account != account):
             continue
         tagged = item.key.endswith(bill_name(name.account, name.month))
@@ -94,13 +95,13 @@ def report_months(listing: Iterable[Listed], root: str) -> dict[str, Month]:
         if parse_name(item.key).month is not None:
             continue
         report = CUR_MANIFEST.search(item.key)
-        if report is not None:
+        if report is not None and _calendar(f"{report['start']}-{report['month']}"):
             month = f"{report['start']}-{report['month']}"
             _one_report(sources, month, item.key[:report.start()], root)
             reports[month] = _month(month, root, item)
             continue
         period = EXPORT_PERIOD.search(item.key)
-        if period is not None:
+        if period is not None and _calendar(period["month"]):
             month = period["month"]
             _one_report(sources, month, item.key[:period.start()], root)
             if period["area"].lower() == "metadata":
@@ -154,6 +155,12 @@ def _exports(periods: dict[str, list[Listed]], manifests: dict[str, Listed], roo
     for month, item in manifests.items():
         found.setdefault(month, _month(month, root, item))
     return found
+
+
+def _calendar(month: str) -> bool:
+    """Whether ``YYYY-MM`` is a month costlib reads (January 1970 to December 2199)."""
+    year, number = int(month[:4]), int(month[5:])
+    return FIRST_YEAR <= year < END_YEAR and 1 <= number <= 12
 
 
 def _month(month: str, root: str, item: Listed) -> Month:

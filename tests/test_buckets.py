@@ -230,3 +230,34 @@ def test_an_s3_prefix_of_a_cur_report_reads_each_month_once(formats, aws_env):
         for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
             s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
         s3.delete_bucket(Bucket=BUCKET)
+
+
+# --- hostile layouts -------------------------------------------------------------------------
+
+def test_a_manifest_cannot_send_the_reader_outside_its_folder(formats, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("RecordType,UsageStartDate,password\nx,y,hunter2\n")
+    folder = tmp_path / "cur" / "ocean" / "20260201-20260301"
+    folder.mkdir(parents=True)
+    (folder / "ocean-Manifest.json").write_text(json.dumps(
+        {"reportKeys": ["../../../secret.csv"]}))
+    done = run_cli("report", str(folder / "ocean-Manifest.json"))
+    assert done.returncode == 2 and "hunter2" not in done.stderr + done.stdout
+    assert "'..'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("key", [
+    "exports/x/data/BILLING_PERIOD=2026-13/x-00001.parquet",
+    "exports/x/data/BILLING_PERIOD=9999-01/x-00001.parquet",
+    "cur/x/20261301-20261401/x-Manifest.json", "cur/x/00000101-00000201/x-Manifest.json",
+    f"{SAMPLE_ACCOUNT}-aws-billing-detailed-line-items-with-resources-and-tags-2026-00.csv.zip"])
+def test_a_month_no_calendar_has_is_no_month(key):
+    assert months([Listed(key, "e")], "s3://copydbr/") == {}
+
+
+def test_a_manifest_past_any_aws_writes_is_refused_unread(tmp_path):
+    manifest = tmp_path / "ocean-Manifest.json"
+    with manifest.open("w") as out:  # 20 MB: AWS's manifests are a few hundred KB
+        out.write('{"reportKeys": [' + ", ".join(['"k.csv.gz"'] * 2_000_000) + "]}")
+    done = run_cli("report", str(manifest))
+    assert done.returncode == 2 and "larger than 16 MB" in done.stderr
