@@ -37,8 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                      "e.g. America/Los_Angeles")
     rep.add_argument("--start", metavar="WHEN", help="window start (date or date-time, in --tz)")
     rep.add_argument("--end", metavar="WHEN", help="window end, excluded (in --tz)")
-    rep.add_argument("--invoice", metavar="AMOUNT|FILE",
-                     help="invoice amount, or the monthly aws-billing-csv invoice report")
+    rep.add_argument("--invoice", metavar="AMOUNT|ID=AMOUNT|FILE",
+                     help="invoice amount (ID=AMOUNT: the charges of one invoice id), or the "
+                     "monthly aws-billing-csv invoice report")
     rep.add_argument("--cost", choices=list(COST_COLUMNS), metavar="BASIS",
                      help="cost basis: " + ", ".join(COST_COLUMNS) + " (default: blended for a "
                      "detailed bill, unblended for a CUR, billed for FOCUS)")

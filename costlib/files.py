@@ -455,6 +455,17 @@ class S3Object(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
+        """Fill ``buffer`` whole, up to the object's end (a reader such as Parquet's takes a
+        short read for the end of the file)."""
+        view, done = memoryview(buffer).cast("B"), 0
+        while done < len(view):
+            got = self._read_some(view[done:])
+            if not got:
+                break
+            done += got
+        return done
+
+    def _read_some(self, buffer: memoryview) -> int:
         want = min(len(buffer), self.size - self._pos)
         if want <= 0:
             return 0
@@ -543,11 +554,13 @@ def s3_client():
     return boto3.client("s3")
 
 
-def read_s3(url: str) -> bytes:
-    """The bytes of an S3 object, with one clear error for a missing key or a refusal."""
+def read_s3(url: str, limit: int | None = None) -> bytes:
+    """The bytes of an S3 object, with one clear error for a missing key or a refusal; at most
+    ``limit`` bytes and one more (to tell that there were more)."""
     bucket, key = split_s3_url(url)
     with _s3_errors(url, bucket):
-        return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+        return body.read() if limit is None else body.read(limit + 1)
 
 
 @contextlib.contextmanager
@@ -577,6 +590,10 @@ def _s3_errors(url: str, bucket: str):
         raise BillNotFoundError(f"{url}: could not reach S3 ({err})") from None
 
 
+#: The largest manifest read: AWS's list a month's parts and columns in a few hundred KB.
+MAX_MANIFEST_BYTES = 16 << 20
+
+
 def is_manifest(path: str | os.PathLike) -> bool:
     """Whether ``path`` names a Cost and Usage Report's manifest (``...-Manifest.json``) or a
     Data Exports one (``Manifest.json``)."""
@@ -594,7 +611,11 @@ def manifest_parts(path: str | os.PathLike) -> list[str]:
     import json
 
     text = os.fspath(path)
-    data = read_s3(text) if text.startswith("s3://") else _read_local(text)
+    data = read_s3(text, MAX_MANIFEST_BYTES) if text.startswith("s3://") else _read_local(
+        text, MAX_MANIFEST_BYTES)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise BillError(f"{text}: larger than {MAX_MANIFEST_BYTES >> 20} MB: not a manifest "
+                        "AWS writes (theirs are a few hundred KB)")
     try:
         manifest = json.loads(data)
     except ValueError:
@@ -616,18 +637,24 @@ def manifest_parts(path: str | os.PathLike) -> list[str]:
     return [_local_part(text, k) for k in keys]
 
 
-def _read_local(path: str) -> bytes:
-    with _local_errors(path):
-        return Path(path).read_bytes()
+def _read_local(path: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a local file, and one more (to tell that there were more)."""
+    with _local_errors(path), open(path, "rb") as file:
+        return file.read(limit + 1)
 
 
 def _local_part(manifest: str, key: str) -> str:
     """Where a manifest's key (a path in the bucket) lies in a local copy: the longest end of
-    the key found under the manifest's folder (a synced bucket keeps the layout)."""
+    the key found under the manifest's folder, or the folders just above it (a Data Export's
+    manifest sits in ``metadata/``, beside ``data/``; a synced bucket keeps the layout)."""
     folder = Path(manifest).parent
     names = key.removeprefix("s3://").split("/")
-    for start in range(len(names)):
-        candidate = folder.joinpath(*names[start:])
-        if candidate.is_file():
-            return str(candidate)
-    raise BillNotFoundError(f"{manifest}: its part {key} is not under {folder}")
+    if ".." in names or key.startswith(("/", "\\")):
+        raise BillError(f"{manifest}: its part {key!r} climbs out of the report's folder "
+                        "('..' or an absolute path): not a manifest AWS writes")
+    for above in (folder, *list(folder.parents)[:2]):
+        for start in range(len(names)):
+            candidate = above.joinpath(*names[start:])
+            if candidate.is_file():
+                return str(candidate)
+    raise BillNotFoundError(f"{manifest}: its part {key} is not under {folder.parents[1]}")

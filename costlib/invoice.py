@@ -18,10 +18,13 @@ import numpy as np
 
 from . import money
 from .errors import OptionError
-from .layout import KINDS
+from .layout import KINDS, printable
 from .reading import Bill, read
 
 HALF_CENT = money.UNIT // 200
+#: Kinds of file that hold no invoice total (checked against an amount, per invoice id).
+REPORT_KINDS = ("cur", "cur2", "focus")
+NO_INVOICE_ID = "(none)"  #: the charges of no invoice yet (an open month's rows)
 CUSTOM_CHARGE = "Custom Charge"
 
 
@@ -40,6 +43,8 @@ class InvoiceCheck:
     #: the charges and the invoice total in exact units (what sums over many files add up)
     charges_units: int = field(default=0, repr=False)
     total_units: int | None = field(default=None, repr=False)
+    #: a report's charges per invoice id (a CUR's ``bill/InvoiceId``, FOCUS's ``InvoiceId``)
+    invoices: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [f"charges ({self.basis}): {money.usd(self.charges)}"]
@@ -51,13 +56,16 @@ class InvoiceCheck:
             lines.append(f"difference (invoice - charges): "
                          f"{money.usd(self.difference, sign=True)}")
         lines += [f"  {line}" for line in self.explanation]
+        lines += [f"  invoice {printable(one)}: {money.usd(amount)}"
+                  for one, amount in self.invoices.items()]
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
         """The JSON form: ``total``, ``difference``, ``matches`` and the words around them."""
         return {"total": self.total, "difference": self.difference, "matches": self.matches,
                 "status": self.status, "source": self.source, "charges": self.charges,
-                "explanation": self.explanation}
+                "explanation": self.explanation,
+                **({"invoices": self.invoices} if self.invoices else {})}
 
 
 def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decimal | None = None
@@ -65,7 +73,9 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
     """Check ``bill``'s charges against its invoice.
 
     ``invoice`` is ``None`` (use the file's own total rows), an amount (``1234.56`` or
-    ``"$1,234.56"``), or the monthly invoice report (a path or a read ``Bill``).
+    ``"$1,234.56"``; ``"ID=1234.56"`` for the charges of one invoice id), or the monthly
+    invoice report (a path or a read ``Bill``). A CUR or FOCUS file holds no invoice total: its
+    charges are summed per invoice id, to check each against the invoice AWS sent.
 
     >>> import costlib
     >>> check = check_invoice(costlib.read(costlib.sample_path()))
@@ -82,11 +92,14 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
 
 
 def _check(bill: Bill, invoice) -> InvoiceCheck:
+    one, invoice = _one_invoice(invoice)
+    if one is not None:
+        bill = _invoice_of(bill, one)
     parts = _parts(bill)
     charges = parts.pop("charges")
-    if invoice is None and bill.kind in ("cur", "cur2", "focus"):
-        return _no_invoice(charges, f"a {KINDS[bill.kind]} holds no invoice total: give the "
-                           "invoice's amount to check it against (--invoice AMOUNT)")
+    if bill.kind in REPORT_KINDS:
+        return dataclasses.replace(_check_report(bill, invoice, charges, parts, one),
+                                   invoices=_per_invoice(bill))
     if invoice is None:
         if bill.kind == "cloudcheckr":
             return _no_invoice(charges, "no invoice in the file (a CloudCheckr copy has no total "
@@ -103,6 +116,54 @@ def _check(bill: Bill, invoice) -> InvoiceCheck:
     # AWS's own invoice never holds the reseller's custom charge.
     return _against(bill, report, charges, parts,
                     leave_out=parts["the reseller's custom charge"])
+
+
+def _check_report(bill: Bill, invoice, charges: int, parts: dict, one: str | None
+                  ) -> InvoiceCheck:
+    """A CUR or FOCUS file against an amount (it holds no total rows to check against)."""
+    amount = None if invoice is None else _amount(invoice)
+    if invoice is not None and amount is None:
+        raise OptionError(f"{bill.name}: a {KINDS[bill.kind]} is checked against the invoice's "
+                          "amount (--invoice AMOUNT, or ID=AMOUNT for one invoice), not a file")
+    if amount is None:
+        ids = sorted(i for i in _per_invoice(bill) if i != NO_INVOICE_ID)
+        hint = f" (--invoice {ids[0]}=AMOUNT)" if len(ids) > 1 else " (--invoice AMOUNT)"
+        return _no_invoice(charges, f"a {KINDS[bill.kind]} holds no invoice total: give the "
+                           f"invoice's amount to check it against{hint}")
+    source = f"amount given for invoice {one}" if one else "amount given"
+    return _verdict(charges, money.of_decimal(amount), source, parts, expected=charges)
+
+
+def _one_invoice(invoice) -> tuple[str | None, object]:
+    """``"ID=AMOUNT"`` as (the invoice id, the amount); anything else as it is."""
+    if isinstance(invoice, str) and "=" in invoice:
+        one, _, amount = invoice.partition("=")
+        if not one.strip():
+            raise OptionError(f"--invoice {invoice!r}: name the invoice before '=' "
+                              "(ID=AMOUNT)")
+        return one.strip(), amount
+    return None, invoice
+
+
+def _invoice_of(bill: Bill, one: str) -> Bill:
+    """The bill with the charge rows of invoice ``one`` only."""
+    found = _per_invoice(bill)
+    if one not in found:
+        ids = ", ".join(sorted(i for i in found if i != NO_INVOICE_ID)) or "none"
+        raise OptionError(f"{bill.name}: no charges of invoice {one!r} (its invoices: {ids})")
+    return bill.only("InvoiceID", one) if len(found) > 1 else bill
+
+
+def _per_invoice(bill: Bill) -> dict[str, float]:
+    """The charges per invoice id, in dollars (blank ids under ``""``)."""
+    if "InvoiceID" not in bill.items.columns:
+        return {}
+    import pandas as pd
+
+    codes, ids = pd.factorize(bill.items["InvoiceID"].to_numpy(object))
+    sums = money.sum_by(codes, bill.cost_units, len(ids))
+    return {str(i) or NO_INVOICE_ID: money.dollars(int(v)) for i, v in zip(ids, sums,
+                                                                         strict=True)}
 
 
 def _against(bill: Bill, holder: Bill, charges: int, parts: dict,

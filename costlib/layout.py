@@ -36,6 +36,9 @@ NUMERIC_COLUMNS = (
     "UsageQuantity", "BlendedRate", "BlendedCost", "UnBlendedRate", "UnBlendedCost", "Rate",
     "Cost", "CostBeforeTax", "Credits", "TaxAmount", "TotalCost", "NetUnblendedCost",
     "ListCost", "BilledCost", "EffectiveCost",
+    # a CUR's reservation and Savings Plan columns (the amortized cost is made of them)
+    "SavingsPlanEffectiveCost", "TotalCommitmentToDate", "UsedCommitment",
+    "ReservationEffectiveCost", "UnusedAmortizedUpfrontFee", "UnusedRecurringFee",
 )
 DATE_COLUMNS = ("UsageStartDate", "UsageEndDate", "BillingPeriodStartDate",
                 "BillingPeriodEndDate", "InvoiceDate")
@@ -61,7 +64,23 @@ COST_COLUMNS = {
     "list": "ListCost",
     "billed": "BilledCost",
     "effective": "EffectiveCost",
+    "amortized": "AmortizedCost",
 }
+
+#: The amortized cost of a CUR row, by its line item type, as AWS documents it (Cost Explorer's
+#: "amortized costs"; the CUR query library): the columns added up, ``-`` one taken away; no
+#: columns is zero. Any other type costs its unblended cost, but for an RI's upfront ``Fee``
+#: (a reservation ARN on it), which is zero: it is spread over the month's RI rows instead.
+AMORTIZED_COST = {
+    "SavingsPlanCoveredUsage": ("SavingsPlanEffectiveCost",),
+    "SavingsPlanRecurringFee": ("TotalCommitmentToDate", "-UsedCommitment"),
+    "SavingsPlanNegation": (),
+    "SavingsPlanUpfrontFee": (),
+    "DiscountedUsage": ("ReservationEffectiveCost",),
+    "RIFee": ("UnusedAmortizedUpfrontFee", "UnusedRecurringFee"),
+}
+#: Where the amortized cost starts from, for the rows :data:`AMORTIZED_COST` leaves as they are.
+AMORTIZED_BASE = "UnBlendedCost"
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,13 @@ _CUR_COLUMNS = {
     "NetUnblendedCost": "lineItem/NetUnblendedCost", "ListCost": "pricing/publicOnDemandCost",
     "BillingPeriodStartDate": "bill/BillingPeriodStartDate",
     "BillingPeriodEndDate": "bill/BillingPeriodEndDate",
+    "SavingsPlanEffectiveCost": "savingsPlan/SavingsPlanEffectiveCost",
+    "TotalCommitmentToDate": "savingsPlan/TotalCommitmentToDate",
+    "UsedCommitment": "savingsPlan/UsedCommitment",
+    "ReservationEffectiveCost": "reservation/EffectiveCost",
+    "UnusedAmortizedUpfrontFee": "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+    "UnusedRecurringFee": "reservation/UnusedRecurringFee",
+    "ReservationARN": "reservation/ReservationARN",
 }
 
 
@@ -128,18 +154,27 @@ def snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+def athena(name: str) -> str:
+    """A CUR column as AWS's Parquet months and CUR 2.0 spell it: like :func:`snake`, but every
+    capital starts a word (``reservation/ReservationARN`` -> ``reservation_reservation_a_r_n``)."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"([A-Z])", r"_\1", name).lower()).strip("_")
+
+
 def _one(columns: dict) -> dict[str, tuple[str, ...]]:
     return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in columns.items()}
 
 
-CUR = Format("cur", _one(_CUR_COLUMNS), ("unblended", "blended", "net", "list"),
-             tag_prefix="resourceTags/", zoned=True)
+_CUR_COSTS = ("unblended", "blended", "net", "amortized", "list")
+CUR = Format("cur", _one(_CUR_COLUMNS), _CUR_COSTS, tag_prefix="resourceTags/", zoned=True)
 CUR_SNAKE = Format(
-    "cur", {k: tuple(snake(n) for n in v) for k, v in _one(_CUR_COLUMNS).items()},
-    ("unblended", "blended", "net", "list"), tag_prefix="resource_tags_", snake=True)
+    "cur", {k: tuple(dict.fromkeys(f(n) for n in v for f in (snake, athena)))
+            for k, v in _one(_CUR_COLUMNS).items()},
+    _CUR_COSTS, tag_prefix="resource_tags_", snake=True)
 CUR2 = Format(
     "cur2", {**CUR_SNAKE.columns, "BillingPeriod": ("billing_period",)},
-    ("unblended", "blended", "net", "list"), tag_text="resource_tags", snake=True)
+    _CUR_COSTS, tag_text="resource_tags", snake=True)
 FOCUS = Format("focus", _one({
     "InvoiceID": "InvoiceId", "PayerAccountId": "BillingAccountId",
     "LinkedAccountId": "SubAccountId", "RecordType": "ChargeCategory",

@@ -50,6 +50,8 @@ from . import money
 from .errors import BillError, OptionError
 from .files import Opened, limit_from_env, open_source, parse_name
 from .layout import (
+    AMORTIZED_BASE,
+    AMORTIZED_COST,
     CLOUDCHECKR_RECORD_TYPES,
     CONTROL_RECORD_TYPES,
     COST_COLUMNS,
@@ -121,6 +123,12 @@ class Header:
         return [c for c in self.columns if c in self.numbers or c in self.dates]
 
     @property
+    def cost_source(self) -> str:
+        """The column the cost is read from: the cost column itself, or for an amortized cost
+        (worked out per row, :data:`~costlib.layout.AMORTIZED_COST`) the unblended cost."""
+        return AMORTIZED_BASE if self.cost == COST_COLUMNS["amortized"] else self.cost
+
+    @property
     def basis(self) -> str:
         """The cost basis, as ``--cost`` spells it."""
         if self.kind in ("single-account", "invoice-report"):
@@ -153,8 +161,12 @@ def header(name: str, names: Sequence[str], cost: str | None = None) -> Header:
     tags = tuple(t for t, n in zip(tidy, native, strict=True) if fmt.tag_of(n) is not None)
     basis = cost or fmt.costs[0]
     column = COST_COLUMNS.get(basis)
-    if basis not in fmt.costs or column not in tidy:
-        have = [b for b in fmt.costs if COST_COLUMNS[b] in tidy]
+
+    def source(basis: str) -> str:
+        return AMORTIZED_BASE if basis == "amortized" else COST_COLUMNS[basis]
+
+    if basis not in fmt.costs or source(basis) not in tidy:
+        have = [b for b in fmt.costs if source(b) in tidy]
         raise OptionError(f"{name}: no {basis} cost in a {KINDS[fmt.kind]} (it has: "
                           f"{', '.join(have)})")
     for needed in ("RecordType", "UsageStartDate"):
@@ -275,7 +287,8 @@ class Parsed:
         asked = () if columns is None else tuple(columns)
         wanted = set(header.columns) if columns is None else {
             *asked, "RecordType", *([header.tag_text] if header.tag_text else []),
-            *(t for t in header.tags if any(tag_matches(t, c) for c in asked))}
+            *(t for t in header.tags if any(tag_matches(t, c) for c in asked)),
+            *(["ReservationARN"] if header.cost_source != header.cost else [])}
         self.texts = [c for c in header.columns if c in wanted
                       and c not in header.numbers + header.dates]
         self.kind = header.kind
@@ -419,19 +432,19 @@ class Parsed:
                 raise _bad_values(text([*checked, "RecordType"]), header, self._date_type) \
                     from None
             raise _structure(message) from None
-        exact = None
-        if (np.abs(numpy_of(table.column(header.cost), np.float64, 0.0))
-                >= money.EXACT_FLOAT_DOLLARS).any():
-            exact = text([header.cost]).column(header.cost).to_pylist()
+        def written(column: str) -> list[str | None]:
+            return text([column]).column(column).to_pylist()
+
         return self._chunk(table, texts, lambda columns: {
             c: v.to_pylist() for c, v in zip(columns, text(columns).columns, strict=True)},
-            lambda: text([*checked, "RecordType"]), exact)
+            lambda: text([*checked, "RecordType"]), written)
 
     def _chunk(self, table: pa.Table, texts: list[str], strings_of, checked_text,
-               exact: list[str | None] | None) -> Chunk:
+               written: Callable[[str], list[str | None]] | None) -> Chunk:
         """The checked :class:`Chunk` of a typed table; ``strings_of(columns)`` gives columns
         as written, ``checked_text()`` every checked column as text (for naming a bad value),
-        ``exact`` the cost as written when some costs are too large for a float's units."""
+        ``written(column)`` a number column as written (its exact units when a float's are not;
+        ``None``: a typed file, whose float is the value)."""
         header = self.header
         rows = table.num_rows
         strings = {c: _codes(table.column(c), self._nulls) for c in texts}
@@ -440,7 +453,7 @@ class Parsed:
         values, codes = strings["RecordType"]
         control = np.array([v in CONTROL_RECORD_TYPES for v in values], bool)[codes] if len(
             values) else np.zeros(rows, bool)
-        cost = numbers[header.cost]
+        cost = numbers[header.cost_source]
         bad = (np.isnan(cost) & ~control).any() or any(
             not np.isfinite(v[~np.isnan(v)]).all() for v in numbers.values()) or any(
             ((s != NAT) & ((s < _ms(FIRST_DATE)) | (s >= _ms(END_DATE)))).any()
@@ -452,7 +465,10 @@ class Parsed:
             ns = ms * _NS_PER_MS
             ns[ms == NAT] = NAT
             instants[column] = ns
-        units = _units(cost, exact)
+        if header.cost_source == header.cost:
+            units = _units(cost, written and (lambda: written(header.cost)))
+        else:
+            units = _amortized(header, strings, numbers, control, written)
         aws = "RecordId" in strings and "AWS" in strings["RecordId"][0]
         if "RecordId" not in self.texts:
             strings.pop("RecordId", None)
@@ -526,11 +542,12 @@ class _ParquetParsed(Parsed):
         columns = {}
         for name in table.column_names:
             column = table.column(name)
+            if name in header.checked and pa.types.is_string(column.type) and len(self._nulls) > 1:
+                column = _nulled(column, self._nulls)  # FOCUS's "NULL" written as text
             if name in header.dates:
-                if not pa.types.is_timestamp(column.type):
-                    try:
-                        column = column.cast(pa.string()).cast(self._date_type)
-                    except pa.ArrowInvalid:
+                if not pa.types.is_timestamp(column.type):  # dates written as text, with
+                    column = _text_dates(column)             # their zone (Z) or without
+                    if column is None:
                         raise _refused(self, table, name) from None
                 columns[name] = column.cast(pa.timestamp("ms", tz=column.type.tz))
             elif name in header.numbers:
@@ -553,6 +570,26 @@ class _ParquetParsed(Parsed):
         except _Bad as bad:
             raise BillError(f"{self.name}: row {self.rows + 1 + bad.row}: {bad.words}") \
                 from None
+
+
+def _nulled(column: pa.ChunkedArray, nulls: Sequence[str]) -> pa.ChunkedArray:
+    """A text column with the texts that mean "no value" made nulls."""
+    import pyarrow.compute as pc
+
+    blank = pc.is_in(column, value_set=pa.array(list(nulls), pa.string()))
+    return pc.if_else(blank, pa.scalar(None, pa.string()), column)
+
+
+def _text_dates(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A Parquet column of dates written as text, as timestamps: all with a zone (``Z``) or
+    all without (UTC either way); ``None`` when they are not dates."""
+    text = column.cast(pa.string())
+    for date_type in (_MS, pa.timestamp("ms", tz="UTC")):
+        try:
+            return text.cast(date_type)
+        except pa.ArrowInvalid:
+            continue
+    return None
 
 
 def _refused(parsed: Parsed, table: pa.Table, column: str) -> BillError:
@@ -923,7 +960,7 @@ def _bad_values(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad
         for i, value in enumerate(values):
             words = None
             if not value:
-                if column == header.cost and not control[i]:
+                if column == header.cost_source and not control[i]:
                     words = f"{column} is blank"
             elif date:
                 stamp = verdict[value]
@@ -971,18 +1008,55 @@ def _verdicts(values: list[str], kind: pa.DataType) -> dict[str, object]:
     return out
 
 
-def _units(cost: np.ndarray, exact: list[str | None] | None) -> np.ndarray:
-    """The cost column in exact units: from the float where that is exact, from the written
-    decimal (``exact``) where it is not (see :data:`costlib.money.EXACT_FLOAT_DOLLARS`)."""
+def _units(cost: np.ndarray, written: Callable[[], list[str | None]] | None) -> np.ndarray:
+    """A cost column in exact units: from the float where that is exact, from the decimal as
+    written (``written()``) where it is not (see :data:`costlib.money.EXACT_FLOAT_DOLLARS`)."""
     filled = np.nan_to_num(cost, nan=0.0)
     large = np.abs(filled) >= money.EXACT_FLOAT_DOLLARS
     if not large.any():
         return np.rint(filled * money.UNIT).astype(np.int64)
-    if exact is None:  # (a typed file: the float is the value)
+    if written is None:  # (a typed file: the float is the value)
         return money.units(filled)
+    exact = written()
     return money.exact_units([money.of_decimal(exact[i]) if big else round(v * money.UNIT)
                               for i, (v, big) in enumerate(zip(filled.tolist(), large.tolist(),
                                                                strict=True))])
+
+
+def _amortized(header: Header, strings: dict, numbers: dict, control: np.ndarray,
+               written: Callable[[str], list[str | None]] | None) -> np.ndarray:
+    """A chunk's amortized cost in exact units, row by row (:data:`AMORTIZED_COST`); a row
+    whose type needs a column the file lacks, or leaves blank, is refused (:class:`_Bad`)."""
+    values, codes = strings["RecordType"]
+    types = np.asarray(values, dtype=object)[codes] if len(values) else np.full(
+        len(control), "", dtype=object)
+
+    def units(column: str) -> np.ndarray:
+        return _units(numbers[column], written and (lambda: written(column)))
+
+    total = units(AMORTIZED_BASE)
+    native = dict(zip(header.columns, header.file_columns, strict=True))
+    for kind, parts in AMORTIZED_COST.items():
+        rows = (types == kind) & ~control
+        if not rows.any():
+            continue
+        amount = np.zeros(int(rows.sum()), np.int64)
+        for part in parts:
+            column = part.lstrip("-")
+            name = native.get(column) or header.format.columns[column][0]
+            blank = ~np.isfinite(numbers[column][rows]) if column in numbers else None
+            if blank is None or blank.any():
+                row = int(np.flatnonzero(rows)[0 if blank is None else int(np.argmax(blank))])
+                raise _Bad(row + 1, f"{name} is {'blank' if blank is not None else 'missing'}"
+                           f" on a {kind} row: the amortized cost of one is made of it")
+            amount += -units(column)[rows] if part.startswith("-") else units(column)[rows]
+        total[rows] = amount
+    if "ReservationARN" in strings:
+        arns, arn_codes = strings["ReservationARN"]
+        has_arn = (np.array([bool(a) for a in arns], bool)[arn_codes] if len(arns)
+                   else np.zeros(len(control), bool))
+        total[(types == "Fee") & has_arn & ~control] = 0
+    return total
 
 
 def _ends_in_a_value(chunk: Chunk, last: str) -> bool:

@@ -94,6 +94,8 @@ def read(source: str | os.PathLike | IO, *, cost: str | None = None) -> Bill:
     control = np.concatenate(control)
     cost_units = money.concat(units)
     columns = {c: np.concatenate(parts[c]) for c in header.columns}
+    if header.cost not in columns:  # a cost worked out per row (amortized) is a column too
+        columns[header.cost] = money.to_dollars(cost_units)
     tags = _expand_tags(header, columns, None)
 
     def frame(rows: np.ndarray) -> pd.DataFrame:
@@ -129,7 +131,7 @@ def _decode_tags(header: Header, text: str) -> dict[str, str]:
     """One row's tags from its tag text."""
     if not text:
         return {}
-    if header.format.kind == "focus":
+    if header.format.kind == "focus" and TAG_PAIR not in text:  # (JSON, not a Parquet map)
         import json
 
         try:
@@ -164,7 +166,7 @@ def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
         values = columns[column]
         if column in header.dates:
             data[column] = utc_datetimes(values)
-        elif column in header.numbers:
+        elif column in header.numbers or column == header.cost:
             data[column] = pd.Series(values, dtype="float64")
         else:
             data[column] = pd.Series(values, dtype="str")

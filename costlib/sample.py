@@ -1175,10 +1175,11 @@ _CHARGE_CATEGORIES = {"Usage": "Usage", "DiscountedUsage": "Usage", "Tax": "Tax"
                       "Credit": "Credit"}
 
 
-def write_formats(directory: str | os.PathLike, month: str = "2026-02", seed: int = 0
-                  ) -> list[Path]:
-    """Write the native sample month (``make_bill(month, seed=seed)``) as a legacy CUR (CSV.gz
-    and Parquet), a CUR 2.0 Parquet and a FOCUS 1.0 CSV, and return their paths.
+def write_formats(directory: str | os.PathLike, month: str = "2026-02", seed: int = 0,
+                  **bill: object) -> list[Path]:
+    """Write the native sample month (``make_bill(month, seed=seed, **bill)``) as a legacy CUR
+    (CSV.gz and Parquet), a CUR 2.0 Parquet and a FOCUS 1.0 CSV, and return their paths (named
+    as :data:`FORMATS`, with ``month`` for 2026-02).
 
     The charge rows are the detailed bill's, renamed: unblended cost is the CUR's default and
     FOCUS's billed cost, tags become ``resourceTags/user:Owner``, ``resource_tags_user_owner``,
@@ -1191,7 +1192,7 @@ def write_formats(directory: str | os.PathLike, month: str = "2026-02", seed: in
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = list(csv.DictReader(io.StringIO(make_bill(month, seed=seed).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(make_bill(month, seed=seed, **bill).decode("utf-8"))))
     rows = [r for r in rows if r["RecordType"] not in ("AccountTotal", "Rounding",
                                                          "InvoiceTotal", "StatementTotal")]
     tags = [c for c in rows[0] if ":" in c]
@@ -1217,7 +1218,7 @@ def write_formats(directory: str | os.PathLike, month: str = "2026-02", seed: in
             **{f"resourceTags/{t}": r[t] for t in tags}} for r in rows]
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {fmt: folder / name for name, fmt in FORMATS.items()}
+    paths = {fmt: folder / name.replace("2026-02", month) for name, fmt in FORMATS.items()}
 
     text = io.StringIO()
     writer = csv.DictWriter(text, list(cur[0]), lineterminator="\n")

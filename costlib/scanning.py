@@ -23,12 +23,12 @@ import glob
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import money
+from .buckets import PART_ENDINGS, Listed, folder_listing, parts_of, report_months, s3_listing
 from .errors import BillError, BillNotFoundError, CostlibError, OptionError
 from .files import is_manifest, manifest_parts, parse_name
 from .invoice import InvoiceCheck, check_invoice
@@ -402,11 +402,8 @@ def billing_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
         elif text.startswith("s3://"):
             found += [text] if _is_file_url(text) else _s3_bills(text)
         elif os.path.isdir(text):
-            bills = sorted(str(p) for p in Path(text).rglob("*") if p.is_file() and _is_bill(p))
-            if not bills:
-                raise BillNotFoundError(f"{text}: no billing files in this folder (named "
-                                        "<account>-aws-billing-detailed-line-items-...)")
-            found += bills
+            found += _in_listing(folder_listing(text), os.path.join(text, ""),
+                                 f"{text}: no billing files in this folder")
         elif glob.has_magic(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
@@ -444,7 +441,7 @@ def _is_file_url(url: str) -> bool:
     if url.endswith("/"):
         return False
     name = url.rsplit("/", 1)[-1].lower()
-    return bool(parse_name(name).month) or name.endswith((".csv", ".zip", ".gz"))
+    return bool(parse_name(name).month) or name.endswith(PART_ENDINGS)
 
 
 def _s3_bills(url: str) -> list[str]:
@@ -453,16 +450,24 @@ def _s3_bills(url: str) -> list[str]:
     bucket, _, prefix = url[len("s3://"):].partition("/")
     if not bucket:
         raise BillError(f"{url}: an S3 URL needs a bucket (s3://bucket/prefix/)")
-    keys = []
     with _s3_errors(url, bucket):
-        pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket,
-                                                                       Prefix=prefix)
-        for page in pages:
-            keys += [o["Key"] for o in page.get("Contents", []) if _is_bill(o["Key"])]
-    if not keys:
-        raise BillNotFoundError(f"{url}: no billing files under this prefix (named "
-                                "<account>-aws-billing-detailed-line-items-...)")
-    return [f"s3://{bucket}/{key}" for key in sorted(keys)]
+        listing = list(s3_listing(s3_client(), bucket, prefix))
+    return _in_listing(listing, f"s3://{bucket}/", f"{url}: no billing files under this prefix")
+
+
+def _in_listing(listing: list[Listed], root: str, none: str) -> list[str]:
+    """The files to read of a folder or prefix: every detailed bill (by AWS's names), the
+    parts of each month of a report (by its manifest or ``BILLING_PERIOD=`` folder), or else,
+    for a folder of parts, every data file in it."""
+    paths = [root + item.key for item in listing if _is_bill(item.key)]
+    for month in report_months(listing, root).values():
+        paths += [p for path in month.paths
+                  for p in (manifest_parts(path) if is_manifest(path) else [path])]
+    paths = sorted(paths) or parts_of(listing, root)
+    if not paths:
+        raise BillNotFoundError(f"{none} (named <account>-aws-billing-detailed-line-items-..., "
+                                "or a report's parts: .csv.gz, .parquet, ...)")
+    return paths
 
 
 def _bar(files: int, progress: bool | None):

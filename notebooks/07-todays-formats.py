@@ -92,6 +92,9 @@ cur_col = {name: i for i, name in enumerate(cur_header)}
 #   (what each account's own rates give); blended cost averages a reserved instance's rate over
 #   the accounts of a consolidated bill. A CUR has both, and most people sum
 #   `lineItem/UnblendedCost`. The detailed bill of lessons 1 to 6 was summed by `BlendedCost`.
+#   A third basis, *amortized* cost (`cost="amortized"`), spreads a reserved instance's or a
+#   Savings Plan's upfront and monthly fees over the hours of usage they cover, row by row
+#   from the `reservation/` and `savingsPlan/` columns, as AWS's Cost Explorer does.
 #
 # Dates carry their zone and milliseconds:
 
@@ -194,6 +197,12 @@ costlib.reporting.tag_coverage(costlib.read(paths["cur2"]))["tags"]
 # manifest (`...-Manifest.json`) listing them under `reportKeys`; each rewrite of the month
 # is a new *assembly* with a new list. Sum the parts of the latest assembly only: adding two
 # assemblies counts the month twice, just as summing a detailed bill's total rows did.
+#
+# `costlib report` does this for you: give it the manifest, or the report's folder or
+# `s3://` prefix (`costlib report s3://copydbr/cur/ocean/`), and it reads each month by its
+# manifest, leaving the older assemblies where they lie. A Data Export (CUR 2.0, FOCUS) writes
+# its months under `data/BILLING_PERIOD=YYYY-MM/` instead, and costlib reads those folders the
+# same way. The morning email reads a bucket laid out either way (its `prefix` setting).
 
 # %% [markdown]
 # ## Exercises

@@ -218,3 +218,148 @@ def test_a_multipart_month_is_read_from_its_manifest_once(formats, tmp_path):
     data = json.loads(done.stdout)
     assert data["total"] == whole.total
     assert data["cost"] == "unblended" and "blended_total" not in data  # the parts' basis
+
+
+# --- the amortized cost ------------------------------------------------------------------------
+
+AMORTIZED_HEADER = ("identity/LineItemId,bill/InvoiceId,bill/PayerAccountId,"
+                    "lineItem/UsageAccountId,"
+                    "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageEndDate,"
+                    "lineItem/UnblendedCost,reservation/EffectiveCost,"
+                    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod,"
+                    "reservation/UnusedRecurringFee,reservation/ReservationARN,"
+                    "savingsPlan/SavingsPlanEffectiveCost,savingsPlan/TotalCommitmentToDate,"
+                    "savingsPlan/UsedCommitment,resourceTags/user:Owner")
+HOUR_11 = "2026-11-03T05:00:00Z,2026-11-03T06:00:00Z"
+MONTH_11 = "2026-11-01T00:00:00Z,2026-12-01T00:00:00Z"
+ARN = "arn:aws:ec2:us-east-1:012345678901:reserved-instances/ri-1"
+#: Each kind of row, with its amortized cost worked out by hand from AWS's rule.
+AMORTIZED_ROWS = [
+    (f"Usage,{HOUR_11},1.25,,,,,,,,alice", 1.25),
+    (f"DiscountedUsage,{HOUR_11},0,0.40,,,{ARN},,,,alice", 0.40),
+    (f"RIFee,{MONTH_11},72.00,,3.10,2.05,{ARN},,,,", 5.15),  # the unused part only
+    (f"Fee,{MONTH_11},876.00,,,,{ARN},,,,", 0.0),  # the RI's upfront fee: spread, not billed
+    (f"Fee,{MONTH_11},10.00,,,,,,,,", 10.00),  # a fee of no reservation stays
+    (f"SavingsPlanCoveredUsage,{HOUR_11},2.00,,,,,1.30,,,bob", 1.30),
+    (f"SavingsPlanNegation,{HOUR_11},-2.00,,,,,,,,bob", 0.0),
+    (f"SavingsPlanRecurringFee,{MONTH_11},720.00,,,,,,720.00,650.55,", 69.45),  # unused commitment
+    (f"SavingsPlanUpfrontFee,{MONTH_11},1000.00,,,,,,,,", 0.0),
+    (f"Tax,{MONTH_11},3.33,,,,,,,,", 3.33),
+]
+
+
+def amortized_month(folder: Path, rows=AMORTIZED_ROWS, header: str = AMORTIZED_HEADER) -> Path:
+    path = folder / "ri-and-savings-plans.csv"
+    lines = [header] + [f"r{i},99,012345678901,012345678902,{row}"
+                        for i, (row, _) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("reader", [costlib.read, costlib.read_condensed])
+def test_the_amortized_cost_follows_awss_rule_row_by_row(tmp_path, reader):
+    bill = reader(amortized_month(tmp_path), cost="amortized")
+    spent = costlib.spend(bill, "user:Owner")
+    assert bill.cost_basis == "amortized"
+    assert spent.total_units == sum(round(cost * 10**10) for _, cost in AMORTIZED_ROWS)
+    assert spent.per_user.round(2).to_dict() == {"(untagged)": 87.93, "alice": 1.65, "bob": 1.3}
+    unblended = costlib.spend(reader(amortized_month(tmp_path)))
+    assert unblended.total == pytest.approx(2682.58, abs=1e-9)
+
+
+def test_the_amortized_cost_is_in_the_json_and_refused_where_no_format_has_it(tmp_path):
+    data = json.loads(run_cli("report", str(amortized_month(tmp_path)), "--cost", "amortized",
+                              "--json", "--quiet").stdout)
+    assert data["cost"] == "amortized" and data["total"] == pytest.approx(90.88, abs=1e-9)
+    done = run_cli("report", "--cost", "amortized")  # the sample: a detailed bill
+    assert done.returncode == 2 and "no amortized cost in a detailed billing report" in done.stderr
+
+
+def test_an_amortized_row_missing_its_parts_is_refused_by_its_row(tmp_path):
+    blank = [(r.replace(",0.40,", ",,"), c) for r, c in AMORTIZED_ROWS]
+    done = run_cli("report", str(amortized_month(tmp_path, blank)), "--cost", "amortized")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith("row 3: reservation/EffectiveCost is blank on a "
+                                        "DiscountedUsage row: the amortized cost of one is "
+                                        "made of it")
+
+    def without_used_commitment(line: str) -> str:  # the next to last column
+        fields = line.split(",")
+        return ",".join(fields[:-2] + fields[-1:])
+
+    fewer = without_used_commitment(AMORTIZED_HEADER)
+    rows = [(without_used_commitment(r), c) for r, c in AMORTIZED_ROWS]
+    with pytest.raises(costlib.BillError, match=r"row 9: savingsPlan/UsedCommitment is missing "
+                       "on a SavingsPlanRecurringFee row"):
+        costlib.read(amortized_month(tmp_path, rows, fewer), cost="amortized")
+    assert costlib.spend(costlib.read(amortized_month(tmp_path, rows, fewer))).total == \
+        pytest.approx(2682.58, abs=1e-9)  # the unblended cost does not need the column
+
+
+@pytest.mark.parametrize("month", ["10", "11"])
+def test_the_workshop_months_amortized_cost_matches_an_independent_sum(month):
+    path = conformance(CONFORMANCE / f"aws-workshop-cur-2018-{month}.snappy.parquet")
+    table = pq.read_table(path).to_pandas()
+    kind, cost = table["line_item_line_item_type"], table["line_item_unblended_cost"].copy()
+    assert {"DiscountedUsage", "RIFee"} <= set(kind)  # rows whose amortized cost differs
+    cost[kind == "DiscountedUsage"] = table["reservation_effective_cost"]
+    cost[kind == "RIFee"] = (table["reservation_unused_amortized_upfront_fee_for_billing_period"]
+                             + table["reservation_unused_recurring_fee"])
+    cost[(kind == "Fee") & (table["reservation_reservation_a_r_n"].fillna("") != "")] = 0
+    data = json.loads(run_cli("report", str(path), "--cost", "amortized", "--tag",
+                              "user:Department", "--json", "--quiet").stdout)
+    owner = table["resource_tags_user_department"].fillna("").replace("", "(untagged)")
+    assert data["cost"] == "amortized" and abs(data["total"] - cost.sum()) < 1e-6
+    assert abs(data["total"] - table["line_item_unblended_cost"].sum()) > 100
+    assert close(data["users"], cost.groupby(owner).sum().to_dict())
+
+
+def _retyped(table, name: str, how):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = table.column(name)
+    new = {"text with Z": lambda: pc.strftime(column, "%Y-%m-%dT%H:%M:%SZ"),
+           "text": lambda: pc.strftime(column, "%Y-%m-%d %H:%M:%S"),
+           "ns, no zone": lambda: column.cast(pa.timestamp("ns")),
+           "decimal": lambda: column.cast(pa.decimal128(38, 10)),
+           "text number": lambda: column.cast(pa.string()),
+           "dictionary": lambda: column.dictionary_encode(),
+           "large text": lambda: column.cast(pa.large_string())}[how]()
+    return table.set_column(table.schema.get_field_index(name), name, new)
+
+
+@pytest.mark.parametrize("name, how", [
+    ("line_item_usage_start_date", "text with Z"), ("line_item_usage_start_date", "text"),
+    ("line_item_usage_end_date", "ns, no zone"), ("line_item_unblended_cost", "decimal"),
+    ("line_item_unblended_cost", "text number"), ("resource_tags_user_owner", "dictionary"),
+    ("line_item_line_item_type", "large text")])
+def test_a_cur_parquet_written_with_other_types_reads_alike(formats, tmp_path, name, how):
+    """Writers other than AWS's (Athena CTAS, Spark, pandas) type the columns their way."""
+    path = tmp_path / "retyped.parquet"
+    pq.write_table(_retyped(pq.read_table(formats["cur-parquet"]), name, how), path)
+    expected = costlib.spend(costlib.read(formats["cur-parquet"]), "user:Owner")
+    for bill in (costlib.read(path), costlib.read_condensed(path, "user:Owner")):
+        got = costlib.spend(bill, "user:Owner")
+        assert got.users == expected.users and np.array_equal(got.table, expected.table)
+
+
+def test_a_focus_parquet_with_a_tags_map_and_null_texts_reads_like_the_csv(formats, tmp_path):
+    """AWS's FOCUS export is Parquet, its Tags a map; a converted CSV keeps "NULL" as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    texts = pcsv.read_csv(formats["focus"], convert_options=pcsv.ConvertOptions(
+        column_types={"ConsumedQuantity": pa.string(), "ChargePeriodStart": pa.string(),
+                      "BillingAccountId": pa.string(), "SubAccountId": pa.string()}))
+    assert "NULL" in texts.column("ConsumedQuantity").to_pylist()
+    tags = [[] if v == "NULL" else list(json.loads(v).items())
+            for v in texts.column("Tags").to_pylist()]
+    texts = texts.set_column(texts.schema.get_field_index("Tags"), "Tags",
+                             pa.array(tags, pa.map_(pa.string(), pa.string())))
+    pq.write_table(texts, tmp_path / "focus.parquet")
+    expected = costlib.spend(costlib.read(formats["focus"]), "user:Owner")
+    for bill in (costlib.read(tmp_path / "focus.parquet"),
+                 costlib.read_condensed(tmp_path / "focus.parquet", "user:Owner")):
+        got = costlib.spend(bill, "user:Owner")
+        assert got.users == expected.users and np.array_equal(got.table, expected.table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import costlib
-from conftest import tiny_bill
+from conftest import run_cli, tiny_bill
 
 ROW = ("2026-03-01 00:00:00", "2026-03-01 01:00:00")
 
@@ -64,3 +64,49 @@ def test_a_closed_file_without_total_rows_says_so():
     check = costlib.check_invoice(bill)
     assert check.status == "no invoice" and check.matches is None
     assert "no InvoiceTotal" in check.explanation[0]
+
+
+# --- a report's invoices (CUR, FOCUS): no total rows, one sum per invoice id ------------------
+
+def two_invoice_cur(folder) -> str:
+    """A CUR month of two invoices (AWS's and a Marketplace seller's) and an open one's rows."""
+    header = ("identity/LineItemId,bill/InvoiceId,bill/PayerAccountId,lineItem/UsageAccountId,"
+              "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageEndDate,"
+              "lineItem/UnblendedCost,resourceTags/user:Owner")
+    hour = "2026-11-03T05:00:00Z,2026-11-03T06:00:00Z"
+    rows = [f"a1,111111,012345678901,012345678902,Usage,{hour},10.25,alice",
+            f"a2,111111,012345678901,012345678902,Tax,{hour},1.03,",
+            f"m1,222222,012345678901,012345678902,Usage,{hour},99.99,bob",
+            f"o1,,012345678901,012345678902,Usage,{hour},0.01,bob"]
+    path = folder / "two-invoices.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return str(path)
+
+
+def test_a_reports_charges_are_summed_per_invoice_id(tmp_path):
+    check = costlib.check_invoice(costlib.read(two_invoice_cur(tmp_path)))
+    assert check.matches is None and check.status == "no invoice"
+    assert check.invoices == {"111111": 11.28, "222222": 99.99, "(none)": 0.01}
+    assert "--invoice 111111=AMOUNT" in check.explanation[0]
+    assert "invoice 222222: $99.99" in str(check)
+
+
+@pytest.mark.parametrize("given, matches, charges", [
+    ("111111=11.28", True, 11.28), ("222222=$99.99", True, 99.99), ("222222=100", False, 99.99),
+    ("111.28", True, 111.28)])  # an amount alone: every charge of the file
+def test_one_invoice_of_a_report_is_checked_by_its_id(tmp_path, given, matches, charges):
+    check = costlib.check_invoice(costlib.read(two_invoice_cur(tmp_path)), given)
+    assert check.matches is matches and check.charges == pytest.approx(charges, abs=1e-12)
+
+
+@pytest.mark.parametrize("given, words", [
+    ("333333=5", "no charges of invoice '333333' (its invoices: 111111, 222222)"),
+    ("=5", "name the invoice before '=' (ID=AMOUNT)")])
+def test_an_invoice_id_the_file_lacks_is_one_line(tmp_path, given, words):
+    done = run_cli("report", two_invoice_cur(tmp_path), "--invoice", given)
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_report_is_not_checked_against_a_file(tmp_path):
+    with pytest.raises(costlib.OptionError, match="checked against the invoice's amount"):
+        costlib.check_invoice(costlib.read(two_invoice_cur(tmp_path)), costlib.sample_path())

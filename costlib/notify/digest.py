@@ -23,11 +23,13 @@ import numpy as np
 import pandas as pd
 
 from .. import money
+from ..buckets import Month, months, s3_listing
 from ..errors import OptionError
-from ..files import bill_name, parse_name, sample_path
+from ..files import is_manifest, sample_path
 from ..invoice import CUSTOM_CHARGE
 from ..layout import PLOT_DAYS
 from ..reading import Bill, read, read_condensed
+from ..scanning import scan
 from ..spending import HOUR, Spend, spend
 from ..timezones import UTC, instant, local_time
 from .aws import NotifyError, client, error_code
@@ -44,18 +46,15 @@ SPARK_DAYS = PLOT_DAYS  #: the days of the email's chart, read even from the mon
 # ------------------------------------------------------------------------ where the files are
 
 
-@dataclass(frozen=True)
-class MonthFile:
-    """One month's billing file: where it is, its ETag and when it was last written."""
-
-    month: str
-    url: str
-    etag: str
-    last_modified: dt.datetime | None = None
+#: One month's billing data: where it is, its ETag and when it was last written
+#: (:class:`costlib.buckets.Month`: one bill, a report's manifest, or a period's parts).
+MonthFile = Month
 
 
 class BucketSource:
-    """The month files of one account in a bucket, found by name (``files.bill_name``)."""
+    """The months of one account in a bucket: its detailed bills, found by name
+    (``files.bill_name``), or the months of a Cost and Usage Report or a Data Export under the
+    prefix (:mod:`costlib.buckets`: a month's parts by its manifest, never two assemblies)."""
 
     def __init__(self, bucket: str, account: str, prefix: str = "", s3=None) -> None:
         self.bucket, self.account, self.prefix = bucket, account, prefix
@@ -63,25 +62,18 @@ class BucketSource:
         self._last: tuple[tuple, Bill] | None = None  # a run's next day reuses the last file
 
     def files(self) -> dict[str, MonthFile]:
-        """Every month file of the account (one list call per 1,000 keys); the tagged file
-        wins over the untagged one of the same month."""
+        """Every month of the account (one list call per 1,000 keys): its detailed bills,
+        listed by their names alone (all the role may list), else the months of the report
+        written under ``prefix``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        start = f"{self.prefix}{self.account}-aws-billing-detailed-line-items"
-        found: dict[str, MonthFile] = {}
+        root = f"s3://{self.bucket}/"
+        bills = f"{self.prefix}{self.account}-aws-billing-detailed-line-items"
         try:
-            for page in self.s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.bucket, Prefix=start):
-                for obj in page.get("Contents", []):
-                    name = parse_name(obj["Key"])
-                    if name.month is None or name.invoice_report or name.account != self.account:
-                        continue
-                    tagged = obj["Key"].endswith(bill_name(self.account, name.month))
-                    if name.month in found and not tagged:
-                        continue
-                    found[name.month] = MonthFile(
-                        name.month, f"s3://{self.bucket}/{obj['Key']}", obj["ETag"].strip('"'),
-                        obj["LastModified"])
+            found = months(s3_listing(self.s3, self.bucket, bills), root, self.account)
+            if found or not self.prefix:
+                return found
+            return months(s3_listing(self.s3, self.bucket, self.prefix), root, self.account)
         except ClientError as err:
             code = error_code(err)
             hint = " (the role needs s3:ListBucket on it)" if code == "AccessDenied" else ""
@@ -89,7 +81,6 @@ class BucketSource:
                               f"({code}){hint}") from None
         except BotoCoreError as err:
             raise NotifyError(f"s3://{self.bucket}: cannot reach S3 ({err})") from None
-        return found
 
     @property
     def label(self) -> str:
@@ -97,14 +88,19 @@ class BucketSource:
 
     def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
         """The month's bill, streamed from S3 and condensed to what the email needs (the
-        ``tags`` naming users): memory follows the distinct keys, not the rows. The last file
-        read is kept (one only, so memory stays one month's): a run that completes an earlier
-        partial day, then reports yesterday, reads the open month once."""
+        ``tags`` naming users): memory follows the distinct keys, not the rows. A month in
+        parts is read part after part, here (``jobs=1``: a Lambda has no process pool). The
+        last month read is kept (one only, so memory stays one month's): a run that completes
+        an earlier partial day, then reports yesterday, reads the open month once."""
         key = (file.url, file.etag, tuple(tags))
         if self._last is None or self._last[0] != key:
             self._last = None  # freed before the next file is read
-            self._last = (key, read_condensed(file.url, list(tags) or None,
-                                              progress=False))
+            paths, keep = file.paths, list(tags) or None
+            if len(paths) == 1 and not is_manifest(paths[0]):
+                bill = read_condensed(paths[0], keep, progress=False)
+            else:
+                bill = scan(paths, keep, jobs=1, progress=False)
+            self._last = (key, bill)
         return self._last[1]
 
 
@@ -121,7 +117,7 @@ class LocalSource:
 
     def files(self) -> dict[str, MonthFile]:
         """One entry per bill, by month."""
-        return {m: MonthFile(m, b.name, f"local:{id(b)}") for m, b in self.bills.items()}
+        return {m: Month(m, b.name, f"local:{id(b)}") for m, b in self.bills.items()}
 
     def read(self, file: MonthFile, tags: Sequence[str] = ()) -> Bill:
         """The bill already read."""
