@@ -2,11 +2,14 @@
  *
  * A Reducer is told the role of every column (a key, the record type, the record id, a number
  * to check, the cost, a date) and is fed pieces of the text that end at a line end, as
- * costlib.parsing's reader thread cuts them. Per row it finds the fields (honouring quotes),
- * reads the cost as exact integer units of 1e-10 dollars from its digits, reads dates from their
- * fixed offsets, and adds the cost and a count to the row's key in a hash table; total rows are
- * copied whole, rows lasting over an hour kept one by one. The GIL is released while a piece is
- * read.
+ * costlib.parsing's reader thread cuts them. A first pass marks each piece's structure 64 bytes
+ * at a time (the field ends outside quotes, the quotes that are neither at a field's start nor
+ * at its end, UTF-8); a second walks the rows: it reads the cost as exact integer units of 1e-10
+ * dollars from its digits and the dates from their fixed offsets, checks every number and date
+ * column, and adds the cost and a count to the row's key in a hash table; total rows are copied
+ * whole, rows lasting over an hour kept one by one, each thing with where it was in the file.
+ * The GIL is released while a piece is read; with threads=2 its two halves are read at once and
+ * sums() puts them back in file order.
  *
  * It accepts only what it can prove well formed; on anything else (a byte that is not UTF-8, a
  * NUL, a quote inside an unquoted value or a line end inside a quoted one, a number or date not
