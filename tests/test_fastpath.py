@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import costlib
-from conftest import CONFORMANCE, ROOT, conformance
+from conftest import CONFORMANCE, ROOT, conformance, run_cli
 from costlib import fastpath
 from costlib.cli import main
 from costlib.reading import read_condensed
@@ -367,3 +367,15 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=ROOT, env={k: v for k, v in os.environ.items() if k != fastpath.ENV})
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("case", ["a plain bill", "a quote inside a cost", "year 9999",
+                                  "credits", "a CloudCheckr copy"])
+def test_the_command_prints_the_same_both_ways(tmp_path, case):
+    path = hostile(tmp_path, None, raw=PLAIN if case == "a plain bill" else HOSTILE[case],
+                   zipped=True)
+    compiled, general = (run_cli("report", str(path), "--json", env={fastpath.ENV: on})
+                         for on in ("1", "0"))
+    assert (compiled.returncode, compiled.stdout, compiled.stderr) == (
+        general.returncode, general.stdout, general.stderr)
+    assert compiled.returncode == (2 if case in ("a quote inside a cost", "year 9999") else 0)
