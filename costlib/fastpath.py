@@ -21,6 +21,7 @@ built. :func:`status` says which path is in use, and why (``costlib info``).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,9 +55,19 @@ def status() -> tuple[bool, str]:
 
 
 def usable(source) -> bool:
-    """Whether ``source`` may go the compiled way: a path or URL (which can be read again from
-    its start should the compiled path hand it over), the extension built and not turned off."""
-    return isinstance(source, str | os.PathLike) and status()[0]
+    """Whether ``source`` may go the compiled way: an ``s3://`` URL or a regular file (which
+    can be read again from its start should the compiled path hand it over; a pipe cannot),
+    the extension built and not turned off."""
+    if not isinstance(source, str | os.PathLike):
+        return False
+    text = os.fspath(source)
+    if not text.startswith("s3://"):
+        try:
+            if not stat.S_ISREG(os.stat(text).st_mode):
+                return False
+        except OSError:  # (missing, refused: the one parser says so, in its words)
+            return False
+    return status()[0]
 
 
 def condense(parsed: Parsed, condenser) -> bool | None:

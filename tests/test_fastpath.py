@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -379,3 +380,21 @@ def test_the_command_prints_the_same_both_ways(tmp_path, case):
     assert (compiled.returncode, compiled.stdout, compiled.stderr) == (
         general.returncode, general.stdout, general.stderr)
     assert compiled.returncode == (2 if case in ("a quote inside a cost", "year 9999") else 0)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_goes_the_general_way_for_it_cannot_be_read_again(tmp_path):
+    """A file the compiled path would hand over is read again from its start: a pipe has no
+    start to go back to (it once waited for a second writer, for ever)."""
+    rows = [row(), row(cost="0.123456789012")]  # 12 decimals: the compiled path hands over
+    fifo = tmp_path / NAME.replace(".csv", ".pipe")
+    os.mkfifo(fifo)
+    feeder = subprocess.Popen(["sh", "-c", f"cat > '{fifo}'"], stdin=subprocess.PIPE)
+    feeder.stdin.write(text(rows).encode())
+    feeder.stdin.close()
+    try:
+        done = run_cli("report", str(fifo), "--json", "--quiet")
+    finally:
+        feeder.kill()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total"] == 0.623456789  # (units of 1e-10 dollars)
