@@ -50,11 +50,13 @@ def legacy_cur_layout(write, csv_gz: Path, month: str = MONTH, report: str = "oc
         {"assemblyId": "assembly-2", "bucket": bucket, "reportKeys": keys}).encode())
 
 
-def export_layout(write, parquet: Path, month: str = MONTH, manifest: bool = False,
+def export_layout(write, part: Path, month: str = MONTH, manifest: bool = False,
                   export: str = "ocean-cur2") -> None:
-    """A Data Export month: its parts under data/BILLING_PERIOD=, a manifest when asked."""
-    key = f"exports/{export}/data/BILLING_PERIOD={month}/{export}-00001.snappy.parquet"
-    write(key, parquet.read_bytes())
+    """A Data Export month: its part under data/BILLING_PERIOD=, a manifest when asked."""
+    ending = ".snappy.parquet" if part.suffix == ".parquet" else ".csv.gz"
+    key = f"exports/{export}/data/BILLING_PERIOD={month}/{export}-00001{ending}"
+    data = part.read_bytes()
+    write(key, data if part.suffix in (".parquet", ".gz") else gzip.compress(data))
     if manifest:
         write(f"exports/{export}/metadata/BILLING_PERIOD={month}/{export}-Manifest.json",
               json.dumps({"dataFiles": [key]}).encode())
@@ -129,7 +131,7 @@ BUCKET = "costnotify-layouts"
 NOTIFY_MONTHS = {"2026-02": dict(seed=0), "2026-03": dict(closed=False, days=20, seed=1)}
 
 
-@pytest.mark.parametrize("layout", ["dbr", "cur", "data-exports"])
+@pytest.mark.parametrize("layout", ["dbr", "cur", "data-exports", "focus-export"])
 def test_the_morning_email_reads_every_bucket_layout_alike(layout, aws_env, tmp_path, capsys):
     from costlib.notify.config import parse_config
     from costlib.notify.morning import run
@@ -154,11 +156,12 @@ def test_the_morning_email_reads_every_bucket_layout_alike(layout, aws_env, tmp_
         elif layout == "cur":
             legacy_cur_layout(write, paths["cur"], month, bucket=BUCKET)
         else:
-            export_layout(write, paths["cur2"], month, manifest=month == "2026-03")
+            export_layout(write, paths["cur2" if layout == "data-exports" else "focus"], month,
+                          manifest=month == "2026-03")
         spent = costlib.spend(costlib.read(dbr, cost="unblended"), "user:Owner",
                               start="2026-03-12", end="2026-03-13", tz="America/Los_Angeles")
         expected += spent.total_units
-    prefix = {"dbr": "dbr/", "cur": "cur/", "data-exports": "exports/"}[layout]
+    prefix = {"dbr": "dbr/", "cur": "cur/"}.get(layout, "exports/")
     config = parse_config({"account": SAMPLE_ACCOUNT, "name": "ocean-lab", "bucket": BUCKET,
                            "prefix": prefix, "tag": ["user:Owner"],
                            "tz": "America/Los_Angeles"}, "test")
