@@ -69,19 +69,28 @@ class Month:
 
 def months(listing: Iterable[Listed], root: str, account: str | None = None) -> dict[str, Month]:
     """One account's months in ``listing`` (keys below ``root``, an ``s3://bucket/`` or a
-    folder with its separator): its detailed bills (of ``account`` when given; the file with
-    tags wins), else a report's months (:func:`report_months`)."""
+    folder with its separator): its detailed bills (of ``account`` when given), else a
+    report's months (:func:`report_months`)."""
     listing = list(listing)
-    bills: dict[str, Month] = {}
+    found = {m.month: m for m in bills(listing, root, account).values()}
+    return dict(sorted({**report_months(listing, root), **found}.items()))
+
+
+def bills(listing: Iterable[Listed], root: str, account: str | None = None
+          ) -> dict[tuple[str, str], Month]:
+    """The detailed bills of ``listing`` by (account, month), one each: AWS writes a month
+    twice, with resources and tags and without, and the file with tags wins (adding both
+    would count the month twice). Invoice reports are left out."""
+    found: dict[tuple[str, str], Month] = {}
     for item in listing:
         name = parse_name(item.key)
         if name.month is None or name.invoice_report or not _calendar(name.month) or (
                 account is not None and name.account != account):
             continue
         tagged = item.key.endswith(bill_name(name.account, name.month))
-        if name.month not in bills or tagged:
-            bills[name.month] = _month(name.month, root, item)
-    return dict(sorted({**report_months(listing, root), **bills}.items()))
+        if (name.account, name.month) not in found or tagged:
+            found[name.account, name.month] = _month(name.month, root, item)
+    return found
 
 
 def report_months(listing: Iterable[Listed], root: str) -> dict[str, Month]:

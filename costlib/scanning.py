@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import money
-from .buckets import PART_ENDINGS, Listed, folder_listing, parts_of, report_months, s3_listing
+from .buckets import (
+    PART_ENDINGS,
+    Listed,
+    bills,
+    folder_listing,
+    parts_of,
+    report_months,
+    s3_listing,
+)
 from .errors import BillError, BillNotFoundError, CostlibError, OptionError
 from .files import is_manifest, manifest_parts, parse_name
 from .invoice import InvoiceCheck, check_invoice
@@ -430,11 +438,6 @@ def one_file(paths: Sequence[str]) -> str | None:
     return None if os.path.isdir(text) or glob.has_magic(text) else text
 
 
-def _is_bill(path: str | os.PathLike) -> bool:
-    named = parse_name(os.fspath(path))
-    return named.month is not None and not named.invoice_report
-
-
 def _is_file_url(url: str) -> bool:
     """An ``s3://`` URL of one object rather than a prefix: a billing file's name, or a name
     with a file's extension."""
@@ -459,7 +462,7 @@ def _in_listing(listing: list[Listed], root: str, none: str) -> list[str]:
     """The files to read of a folder or prefix: every detailed bill (by AWS's names), the
     parts of each month of a report (by its manifest or ``BILLING_PERIOD=`` folder), or else,
     for a folder of parts, every data file in it."""
-    paths = [root + item.key for item in listing if _is_bill(item.key)]
+    paths = [month.url for month in bills(listing, root).values()]
     for month in report_months(listing, root).values():
         paths += [p for path in month.paths
                   for p in (manifest_parts(path) if is_manifest(path) else [path])]

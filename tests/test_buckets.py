@@ -264,3 +264,16 @@ def test_a_manifest_past_any_aws_writes_is_refused_unread(tmp_path):
         out.write('{"reportKeys": [' + ", ".join(['"k.csv.gz"'] * 2_000_000) + "]}")
     done = run_cli("report", str(manifest))
     assert done.returncode == 2 and "larger than 16 MB" in done.stderr
+
+
+def test_a_month_with_and_without_tags_is_counted_once(tmp_path):
+    """AWS writes both the detailed bill and its twin with resources and tags: a folder of a
+    bucket holds both, and adding them would count the month twice."""
+    sample = Path(costlib.sample_path()).read_bytes()
+    (tmp_path / costlib.bill_name(SAMPLE_ACCOUNT, MONTH)).write_bytes(sample)
+    (tmp_path / costlib.bill_name(SAMPLE_ACCOUNT, MONTH, tags=False)).write_bytes(sample)
+    (tmp_path / costlib.bill_name("111111111111", MONTH, tags=False)).write_bytes(sample)
+    scanned = costlib.scan(tmp_path, jobs=1)
+    assert sorted(Path(f.name).name for f in scanned.files) == sorted([
+        costlib.bill_name(SAMPLE_ACCOUNT, MONTH),  # the file with tags wins
+        costlib.bill_name("111111111111", MONTH, tags=False)])  # alone, it is read
