@@ -799,17 +799,21 @@ def _progress_bar(opened: Opened, progress: bool | None):
         return contextlib.nullcontext()
     if progress is None and not _interactive():
         return contextlib.nullcontext()
-    try:
-        if "ipykernel" in sys.modules and _has_widgets():
-            from tqdm.notebook import tqdm
-        else:
-            from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return contextlib.nullcontext()
+    tqdm = bar_class()
     named = parse_name(opened.name)
     what = f"{named.account} {named.month}" if named.month else os.path.basename(opened.name)
     return tqdm(total=opened.size, desc=f"reading {what}", unit="B", unit_scale=True,
                 unit_divisor=1024, delay=1.0, leave=False, dynamic_ncols=True)
+
+
+def bar_class():
+    """tqdm's bar for here: the notebook's widget where a kernel has ipywidgets, else text
+    (``tqdm.auto`` warns in a kernel without ipywidgets, into a lesson's stored output)."""
+    if "ipykernel" in sys.modules and _has_widgets():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
 
 
 def _interactive() -> bool:

@@ -475,13 +475,11 @@ def _in_listing(listing: list[Listed], root: str, none: str) -> list[str]:
 
 def _bar(files: int, progress: bool | None):
     """One bar over the files (``progress`` as :func:`costlib.read_condensed` takes it)."""
-    from .parsing import _interactive
+    from .parsing import _interactive, bar_class
 
     if progress is False or files < 2 or (progress is None and not _interactive()):
         return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=files, desc="reading", unit="file", delay=1.0, leave=False,
+    return bar_class()(total=files, desc="reading", unit="file", delay=1.0, leave=False,
                 dynamic_ncols=True)
 
 

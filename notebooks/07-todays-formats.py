@@ -282,5 +282,5 @@ else:
 # %% [markdown]
 # ## What's next
 #
-# [The contest](../contest/README.md): the same questions by hand, on the detailed bill,
-# graded on a month you have never seen.
+# [Lesson 8: many months at once](08-many-months.ipynb): the same questions over a folder of
+# bills, a grant's years or a reseller's bucket.
