@@ -1022,7 +1022,9 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
         w->types = (int)t + 1;
     }
     Py_DECREF(type_list);
-    w->limit = limit;
+    /* (a value's length is kept in 32 bits, digits counted in an int: a longer line is left
+       to the one parser) */
+    w->limit = limit < INT32_MAX ? limit : INT32_MAX;
     /* the second Work shares the set-up */
     Work *v = &r->w[1];
     v->columns = w->columns;
@@ -1250,8 +1252,10 @@ static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
         r->merged = 1;
         const char *problem = merge(w, &r->w[1]);
         if (problem) return PyUnicode_FromString(problem);
-        qsort(w->singles, w->n_singles, sizeof *w->singles, by_pos);
-        qsort(w->control_lines, w->n_controls, sizeof *w->control_lines, by_line);
+        /* (qsort wants a pointer even for nothing to sort: none when nothing was kept) */
+        if (w->n_singles > 1) qsort(w->singles, w->n_singles, sizeof *w->singles, by_pos);
+        if (w->n_controls > 1)
+            qsort(w->control_lines, w->n_controls, sizeof *w->control_lines, by_line);
     }
     Entry **order = malloc((w->n_entries + 1) * sizeof *order);
     if (!order) return PyErr_NoMemory();
@@ -1287,8 +1291,11 @@ static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
     }
     seen = PyList_New(w->types);
     if (!seen) goto fail;
-    for (int t = 0; t < w->types; t++)
-        PyList_SET_ITEM(seen, t, PyLong_FromLongLong(w->type_seen[t]));
+    for (int t = 0; t < w->types; t++) {
+        PyObject *count = PyLong_FromLongLong(w->type_seen[t]);
+        if (!count) goto fail;
+        PyList_SET_ITEM(seen, t, count);
+    }
     free(order);
     return Py_BuildValue("{s:N,s:N,s:N,s:N,s:L}", "sums", sums, "singles", singles, "controls",
                          controls, "types", seen, "rows", r->rows);
