@@ -865,6 +865,9 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
             /* (a row without odd quotes holds only plain values and "quoted" ones: pass 1) */
             const char *s = text + field, *e = text + at;
             if (s < e && *s == '"') {
+                /* (pass 1 proved it ends with a quote too, unless another thread wrote into
+                   the buffer meanwhile: then e would fall before s) */
+                if (e - s < 2 || e[-1] != '"') return "a row read two ways";
                 s++;
                 e--;
             }

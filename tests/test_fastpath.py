@@ -398,3 +398,53 @@ def test_a_pipe_goes_the_general_way_for_it_cannot_be_read_again(tmp_path):
         feeder.kill()
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"] == 0.623456789  # (units of 1e-10 dollars)
+
+
+# --- the reducer itself, used directly ---------------------------------------------------------
+
+def reducer(threads: int = 1, split: int = 1 << 18, limit: int = 1 << 20):
+    """A bare :class:`costlib._reduce.Reducer` of three columns: the record type, a key, the
+    cost, and a fourth column it ignores."""
+    from costlib import _reduce
+
+    roles = [_reduce.RTYPE, _reduce.KEY, _reduce.NUM | _reduce.COST, 0]
+    return _reduce.Reducer(roles, [(b"LineItem", False)], limit, threads, split)
+
+
+def run_python(script: str) -> subprocess.CompletedProcess:
+    """``script`` in a Python of its own (a crash there fails the test, not the run)."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def test_a_buffer_changed_while_it_is_read_never_makes_the_reducer_read_out_of_bounds():
+    """A bytearray is read without the GIL and another thread may write into it meanwhile: the
+    second pass must not trust what the first saw (a one-byte value seen as x, then read as a
+    quote, was taken for a quoted value ending before it starts: a 4 GB copy)."""
+    script = """
+import sys, threading
+sys.path.insert(0, "tests")
+from test_fastpath import reducer
+plain = b"LineItem,x,1,\\n" * 100000
+buffer, stop = bytearray(plain), []
+quoted = plain.replace(b",x,", b',",')
+def flip():
+    while not stop:
+        buffer[:] = quoted
+        buffer[:] = plain
+thread = threading.Thread(target=flip)
+thread.start()
+try:
+    for _ in range(60):
+        r = reducer()
+        got = r.feed(buffer)
+        assert isinstance(got, (str, dict)), got
+        if isinstance(got, dict):
+            r.sums()
+finally:
+    stop.append(1)
+    thread.join()
+print("ok")
+"""
+    done = run_python(script)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
