@@ -131,7 +131,10 @@ typedef struct {
     PyObject_HEAD
     Work w[2];
     int threads, merged;
-    Py_ssize_t split; /* pieces from this size on are read on two threads */
+    int ready;          /* set up in full (a failed __init__ leaves it unset) */
+    int busy;           /* a piece is being read, without the GIL (set and read with it) */
+    const char *failed; /* why a piece or the sums were refused: every later call says it */
+    Py_ssize_t split;   /* pieces from this size on are read on two threads */
     int64_t pieces, rows;
 } Reducer;
 
@@ -1049,7 +1052,21 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
 #else
     r->threads = 1;
 #endif
+    r->ready = 1;
     return 0;
+}
+
+/* Whether the Reducer may be used now (else a RuntimeError is set). */
+static int usable(Reducer *r) {
+    if (!r->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
+        return 0;
+    }
+    if (r->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the Reducer is reading a piece on another thread");
+        return 0;
+    }
+    return 1;
 }
 
 typedef struct {
@@ -1080,15 +1097,19 @@ static void seen_add(Seen *into, const Seen *from) {
 static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
     Py_buffer view;
     int months = 0;
-    if (!r->w[0].roles) {
-        PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
-        return NULL;
-    }
+    if (!usable(r)) return NULL;
     if (r->merged) {
         PyErr_SetString(PyExc_RuntimeError, "the sums are out: nothing more can be fed");
         return NULL;
     }
     if (!PyArg_ParseTuple(args, "y*|p", &view, &months)) return NULL;
+    if (!r->failed && (uint64_t)view.len >= 1ULL << 33) r->failed = "a piece too large";
+    if (!r->failed && r->pieces >= 1LL << 30) r->failed = "too many pieces";
+    if (r->failed) { /* (rows before it were summed already: nothing more is) */
+        PyBuffer_Release(&view);
+        return PyUnicode_FromString(r->failed);
+    }
+    /* (rows and pieces counted within `base` stay apart: a row takes two bytes or more) */
     const uint64_t base = (uint64_t)r->pieces++ << 33;
     Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base};
     Seen other = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base | 1ULL << 32};
@@ -1100,6 +1121,7 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
     }
     const char *problem;
     const char *text = view.buf, *end = text + view.len;
+    r->busy = 1; /* (other threads may call in while the GIL is released) */
     Py_BEGIN_ALLOW_THREADS
     const char *middle = NULL;
 #ifdef HAVE_THREADS
@@ -1123,9 +1145,11 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
 #endif
     if (!middle) problem = feed_piece(&r->w[0], text, end, &seen);
     Py_END_ALLOW_THREADS
+    r->busy = 0;
     PyBuffer_Release(&view);
     PyObject *out = NULL;
     if (problem) {
+        r->failed = problem;
         out = PyUnicode_FromString(problem);
     } else {
         r->rows += seen.rows;
@@ -1251,15 +1275,16 @@ static int by_line(const void *a, const void *b) {
 
 static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
     Work *w = &r->w[0];
-    if (!r->merged) {
+    if (!usable(r)) return NULL;
+    if (!r->failed && !r->merged) {
         r->merged = 1;
-        const char *problem = merge(w, &r->w[1]);
-        if (problem) return PyUnicode_FromString(problem);
+        r->failed = merge(w, &r->w[1]);
         /* (qsort wants a pointer even for nothing to sort: none when nothing was kept) */
         if (w->n_singles > 1) qsort(w->singles, w->n_singles, sizeof *w->singles, by_pos);
         if (w->n_controls > 1)
             qsort(w->control_lines, w->n_controls, sizeof *w->control_lines, by_line);
     }
+    if (r->failed) return PyUnicode_FromString(r->failed); /* (the sums as they are are wrong) */
     Entry **order = malloc((w->n_entries + 1) * sizeof *order);
     if (!order) return PyErr_NoMemory();
     for (size_t i = 0; i < w->n_entries; i++) order[i] = &w->entries[i];
