@@ -851,6 +851,7 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
     size_t odd = next_odd(r, 0, n, words);
     size_t line = 0, field = 0; /* where the row and the field start */
     int i = 0;                  /* the field */
+    int torn = 0;               /* a value opens with a quote it does not end with */
     size_t w = 0;
     uint64_t m = r->ends_mask[0];
     for (;;) {
@@ -868,11 +869,15 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
             /* (a row without odd quotes holds only plain values and "quoted" ones: pass 1) */
             const char *s = text + field, *e = text + at;
             if (s < e && *s == '"') {
-                /* (pass 1 proved it ends with a quote too, unless another thread wrote into
-                   the buffer meanwhile: then e would fall before s) */
-                if (e - s < 2 || e[-1] != '"') return "a row read two ways";
-                s++;
-                e--;
+                /* (it ends with a quote too, or the row holds an odd quote and is read the
+                   careful way below; or else another thread wrote into the buffer since
+                   pass 1: not taken, e would fall before s) */
+                if (e - s >= 2 && e[-1] == '"') {
+                    s++;
+                    e--;
+                } else {
+                    torn = 1;
+                }
             }
             r->starts[i] = s;
             r->ends[i] = e;
@@ -905,11 +910,13 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
             if (problem) return problem;
             if (stop != text + at) return "a row read two ways";
             odd = next_odd(r, next, n, words);
+        } else if (torn) {
+            return "a row read two ways";
         }
         problem = take_row(r, text + line, text + at, seen);
         if (problem) return problem;
         line = field = next;
-        i = 0;
+        i = torn = 0;
         if (at >= n) break;
     }
     return NULL;

@@ -485,6 +485,17 @@ print("ok")
     assert done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
+@pytest.mark.parametrize("line, why", [
+    (b'LineItem,"a"-,1,\n', "text after a closing quote"),
+    (b'LineItem,"a"""-,1,\n', "text after a closing quote"),
+    (b'LineItem,"a"x"",1,\n', "text after a closing quote"),
+    (b'LineItem,a"b"c,1,\n', "a quote inside an unquoted value"),
+])
+def test_a_malformed_quoted_value_is_refused_in_the_careful_reader_s_words(line, why):
+    for threads in (1, 2):
+        assert reducer(threads, split=2).feed(b"LineItem,k,1,\n" + line) == why
+
+
 def test_a_buffer_changed_while_it_is_read_never_makes_the_reducer_read_out_of_bounds():
     """A bytearray is read without the GIL and another thread may write into it meanwhile: the
     second pass must not trust what the first saw (a one-byte value seen as x, then read as a
