@@ -16,7 +16,9 @@
  * written plainly, a date outside 1970-2199, an unknown record type, a line too long, a sum past
  * int64, ...) feed() returns the reason as a string and the caller reads the file through the
  * one parser instead, which gives the answer or the canonical error. Meaning lives there; this is
- * only a faster way to the same sums.
+ * only a faster way to the same sums. Once it has refused, every later feed() and sums() returns
+ * the same reason (the rows before the refused one were summed already); a call from another
+ * thread while a piece is read (without the GIL) raises RuntimeError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1347,7 +1349,8 @@ static PyMethodDef Reducer_methods[] = {
     {"feed", (PyCFunction)Reducer_feed, METH_VARARGS,
      "feed(piece, months=False): read a piece of text ending at a line end; a dict of what "
      "its charge rows held (rows, aws, min/max start and end, rows per month of their start "
-     "when asked), or a str saying why the piece is not for this reader."},
+     "when asked), or a str saying why the piece is not for this reader (and, from then on, "
+     "every later call). RuntimeError while another thread's feed() reads."},
     {"sums", (PyCFunction)Reducer_sums, METH_NOARGS,
      "sums(): the sums in the order their keys first appeared, the rows kept one by one, the "
      "total rows' lines, the rows of each record type, the rows."},
