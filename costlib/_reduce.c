@@ -16,7 +16,9 @@
  * written plainly, a date outside 1970-2199, an unknown record type, a line too long, a sum past
  * int64, ...) feed() returns the reason as a string and the caller reads the file through the
  * one parser instead, which gives the answer or the canonical error. Meaning lives there; this is
- * only a faster way to the same sums.
+ * only a faster way to the same sums. Once it has refused, every later feed() and sums() returns
+ * the same reason (the rows before the refused one were summed already); a call from another
+ * thread while a piece is read (without the GIL) raises RuntimeError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -131,7 +133,10 @@ typedef struct {
     PyObject_HEAD
     Work w[2];
     int threads, merged;
-    Py_ssize_t split; /* pieces from this size on are read on two threads */
+    int ready;          /* set up in full (a failed __init__ leaves it unset) */
+    int busy;           /* a piece is being read, without the GIL (set and read with it) */
+    const char *failed; /* why a piece or the sums were refused: every later call says it */
+    Py_ssize_t split;   /* pieces from this size on are read on two threads */
     int64_t pieces, rows;
 } Reducer;
 
@@ -848,6 +853,7 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
     size_t odd = next_odd(r, 0, n, words);
     size_t line = 0, field = 0; /* where the row and the field start */
     int i = 0;                  /* the field */
+    int torn = 0;               /* a value opens with a quote it does not end with */
     size_t w = 0;
     uint64_t m = r->ends_mask[0];
     for (;;) {
@@ -865,8 +871,15 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
             /* (a row without odd quotes holds only plain values and "quoted" ones: pass 1) */
             const char *s = text + field, *e = text + at;
             if (s < e && *s == '"') {
-                s++;
-                e--;
+                /* (it ends with a quote too, or the row holds an odd quote and is read the
+                   careful way below; or else another thread wrote into the buffer since
+                   pass 1: not taken, e would fall before s) */
+                if (e - s >= 2 && e[-1] == '"') {
+                    s++;
+                    e--;
+                } else {
+                    torn = 1;
+                }
             }
             r->starts[i] = s;
             r->ends[i] = e;
@@ -899,11 +912,13 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
             if (problem) return problem;
             if (stop != text + at) return "a row read two ways";
             odd = next_odd(r, next, n, words);
+        } else if (torn) {
+            return "a row read two ways";
         }
         problem = take_row(r, text + line, text + at, seen);
         if (problem) return problem;
         line = field = next;
-        i = 0;
+        i = torn = 0;
         if (at >= n) break;
     }
     return NULL;
@@ -1022,7 +1037,9 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
         w->types = (int)t + 1;
     }
     Py_DECREF(type_list);
-    w->limit = limit;
+    /* (a value's length is kept in 32 bits, digits counted in an int: a longer line is left
+       to the one parser) */
+    w->limit = limit < INT32_MAX ? limit : INT32_MAX;
     /* the second Work shares the set-up */
     Work *v = &r->w[1];
     v->columns = w->columns;
@@ -1044,7 +1061,21 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
 #else
     r->threads = 1;
 #endif
+    r->ready = 1;
     return 0;
+}
+
+/* Whether the Reducer may be used now (else a RuntimeError is set). */
+static int usable(Reducer *r) {
+    if (!r->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
+        return 0;
+    }
+    if (r->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the Reducer is reading a piece on another thread");
+        return 0;
+    }
+    return 1;
 }
 
 typedef struct {
@@ -1075,15 +1106,19 @@ static void seen_add(Seen *into, const Seen *from) {
 static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
     Py_buffer view;
     int months = 0;
-    if (!r->w[0].roles) {
-        PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
-        return NULL;
-    }
+    if (!usable(r)) return NULL;
     if (r->merged) {
         PyErr_SetString(PyExc_RuntimeError, "the sums are out: nothing more can be fed");
         return NULL;
     }
     if (!PyArg_ParseTuple(args, "y*|p", &view, &months)) return NULL;
+    if (!r->failed && (uint64_t)view.len >= 1ULL << 33) r->failed = "a piece too large";
+    if (!r->failed && r->pieces >= 1LL << 30) r->failed = "too many pieces";
+    if (r->failed) { /* (rows before it were summed already: nothing more is) */
+        PyBuffer_Release(&view);
+        return PyUnicode_FromString(r->failed);
+    }
+    /* (rows and pieces counted within `base` stay apart: a row takes two bytes or more) */
     const uint64_t base = (uint64_t)r->pieces++ << 33;
     Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base};
     Seen other = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base | 1ULL << 32};
@@ -1095,6 +1130,7 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
     }
     const char *problem;
     const char *text = view.buf, *end = text + view.len;
+    r->busy = 1; /* (other threads may call in while the GIL is released) */
     Py_BEGIN_ALLOW_THREADS
     const char *middle = NULL;
 #ifdef HAVE_THREADS
@@ -1118,9 +1154,11 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
 #endif
     if (!middle) problem = feed_piece(&r->w[0], text, end, &seen);
     Py_END_ALLOW_THREADS
+    r->busy = 0;
     PyBuffer_Release(&view);
     PyObject *out = NULL;
     if (problem) {
+        r->failed = problem;
         out = PyUnicode_FromString(problem);
     } else {
         r->rows += seen.rows;
@@ -1246,13 +1284,16 @@ static int by_line(const void *a, const void *b) {
 
 static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
     Work *w = &r->w[0];
-    if (!r->merged) {
+    if (!usable(r)) return NULL;
+    if (!r->failed && !r->merged) {
         r->merged = 1;
-        const char *problem = merge(w, &r->w[1]);
-        if (problem) return PyUnicode_FromString(problem);
-        qsort(w->singles, w->n_singles, sizeof *w->singles, by_pos);
-        qsort(w->control_lines, w->n_controls, sizeof *w->control_lines, by_line);
+        r->failed = merge(w, &r->w[1]);
+        /* (qsort wants a pointer even for nothing to sort: none when nothing was kept) */
+        if (w->n_singles > 1) qsort(w->singles, w->n_singles, sizeof *w->singles, by_pos);
+        if (w->n_controls > 1)
+            qsort(w->control_lines, w->n_controls, sizeof *w->control_lines, by_line);
     }
+    if (r->failed) return PyUnicode_FromString(r->failed); /* (the sums as they are are wrong) */
     Entry **order = malloc((w->n_entries + 1) * sizeof *order);
     if (!order) return PyErr_NoMemory();
     for (size_t i = 0; i < w->n_entries; i++) order[i] = &w->entries[i];
@@ -1287,8 +1328,11 @@ static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
     }
     seen = PyList_New(w->types);
     if (!seen) goto fail;
-    for (int t = 0; t < w->types; t++)
-        PyList_SET_ITEM(seen, t, PyLong_FromLongLong(w->type_seen[t]));
+    for (int t = 0; t < w->types; t++) {
+        PyObject *count = PyLong_FromLongLong(w->type_seen[t]);
+        if (!count) goto fail;
+        PyList_SET_ITEM(seen, t, count);
+    }
     free(order);
     return Py_BuildValue("{s:N,s:N,s:N,s:N,s:L}", "sums", sums, "singles", singles, "controls",
                          controls, "types", seen, "rows", r->rows);
@@ -1305,7 +1349,8 @@ static PyMethodDef Reducer_methods[] = {
     {"feed", (PyCFunction)Reducer_feed, METH_VARARGS,
      "feed(piece, months=False): read a piece of text ending at a line end; a dict of what "
      "its charge rows held (rows, aws, min/max start and end, rows per month of their start "
-     "when asked), or a str saying why the piece is not for this reader."},
+     "when asked), or a str saying why the piece is not for this reader (and, from then on, "
+     "every later call). RuntimeError while another thread's feed() reads."},
     {"sums", (PyCFunction)Reducer_sums, METH_NOARGS,
      "sums(): the sums in the order their keys first appeared, the rows kept one by one, the "
      "total rows' lines, the rows of each record type, the rows."},

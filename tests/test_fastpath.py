@@ -398,3 +398,132 @@ def test_a_pipe_goes_the_general_way_for_it_cannot_be_read_again(tmp_path):
         feeder.kill()
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"] == 0.623456789  # (units of 1e-10 dollars)
+
+
+# --- the reducer itself, used directly ---------------------------------------------------------
+
+def reducer(threads: int = 1, split: int = 1 << 18, limit: int = 1 << 20):
+    """A bare :class:`costlib._reduce.Reducer` of three columns: the record type, a key, the
+    cost, and a fourth column it ignores."""
+    from costlib import _reduce
+
+    roles = [_reduce.RTYPE, _reduce.KEY, _reduce.NUM | _reduce.COST, 0]
+    return _reduce.Reducer(roles, [(b"LineItem", False)], limit, threads, split)
+
+
+def run_python(script: str) -> subprocess.CompletedProcess:
+    """``script`` in a Python of its own (a crash there fails the test, not the run)."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def test_a_reducer_that_refused_a_piece_refuses_every_later_call_the_same_way():
+    """Rows before the refused one were summed already: more pieces, or the sums, would be a
+    wrong bill given as a right one."""
+    r = reducer()
+    assert r.feed(b"LineItem,a,1,\nMystery,b,1,\n") == "an unknown record type"
+    assert r.feed(b"LineItem,a,1,\n") == "an unknown record type"
+    assert r.sums() == "an unknown record type"
+
+
+def test_sums_past_int64_only_once_the_halves_are_put_together_are_refused_every_time():
+    r = reducer(threads=2, split=2)  # (two halves: the first row, then the two others)
+    piece = (b"LineItem,k,900000000," + b"x" * 100 + b"\nLineItem,k,900000000,\n"
+             b"LineItem,z,1,\n")
+    assert isinstance(r.feed(piece), dict)
+    assert r.sums() == "a sum past int64"
+    assert r.sums() == "a sum past int64"  # (not the first half's sums alone)
+
+
+def test_a_reducer_whose_set_up_failed_cannot_be_fed():
+    from costlib import _reduce
+
+    r = _reduce.Reducer.__new__(_reduce.Reducer)
+    with pytest.raises(TypeError):
+        r.__init__([_reduce.RTYPE, "cost"], [(b"LineItem", False)], 1 << 20)
+    with pytest.raises(RuntimeError):
+        r.feed(b"LineItem,1\n")
+    with pytest.raises(RuntimeError):
+        r.sums()
+    with pytest.raises(RuntimeError):
+        _reduce.Reducer.__new__(_reduce.Reducer).sums()
+
+
+def test_a_reducer_reading_on_one_thread_refuses_calls_from_another():
+    """The GIL is released while a piece is read: a second feed() (or sums()) from another
+    thread meanwhile would share its table and marks (a piece refused for nothing, sums lost, a
+    table read while it grows)."""
+    script = """
+import sys, threading, time
+sys.path.insert(0, "tests")
+from test_fastpath import reducer
+big = b"".join(b"LineItem,k%d,1.5,\\n" % (i % 50000) for i in range(600000))
+for what in ("feed", "sums"):
+    r, out, refused = reducer(), [], 0
+    thread = threading.Thread(target=lambda: out.append(r.feed(big)))
+    thread.start()
+    while thread.is_alive():
+        try:
+            got = r.feed(b"LineItem,small,2,\\n") if what == "feed" else r.sums()
+        except RuntimeError:
+            refused += 1
+            continue
+        if what == "sums":  # (read before the other thread began: no test, try again)
+            thread.join()
+            r, out = reducer(), []
+            thread = threading.Thread(target=lambda: out.append(r.feed(big)))
+            thread.start()
+            time.sleep(0.001)
+    thread.join()
+    assert isinstance(out[0], dict) and out[0]["rows"] == 600000, (what, out)
+    assert refused, what
+    sums = r.sums()
+    assert sums["rows"] == sum(count for *_, count in sums["sums"]), what
+print("ok")
+"""
+    done = run_python(script)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("line, why", [
+    (b'LineItem,"a"-,1,\n', "text after a closing quote"),
+    (b'LineItem,"a"""-,1,\n', "text after a closing quote"),
+    (b'LineItem,"a"x"",1,\n', "text after a closing quote"),
+    (b'LineItem,a"b"c,1,\n', "a quote inside an unquoted value"),
+])
+def test_a_malformed_quoted_value_is_refused_in_the_careful_reader_s_words(line, why):
+    for threads in (1, 2):
+        assert reducer(threads, split=2).feed(b"LineItem,k,1,\n" + line) == why
+
+
+def test_a_buffer_changed_while_it_is_read_never_makes_the_reducer_read_out_of_bounds():
+    """A bytearray is read without the GIL and another thread may write into it meanwhile: the
+    second pass must not trust what the first saw (a one-byte value seen as x, then read as a
+    quote, was taken for a quoted value ending before it starts: a 4 GB copy)."""
+    script = """
+import sys, threading
+sys.path.insert(0, "tests")
+from test_fastpath import reducer
+plain = b"LineItem,x,1,\\n" * 100000
+buffer, stop = bytearray(plain), []
+quoted = plain.replace(b",x,", b',",')
+def flip():
+    while not stop:
+        buffer[:] = quoted
+        buffer[:] = plain
+thread = threading.Thread(target=flip)
+thread.start()
+try:
+    for _ in range(60):
+        r = reducer()
+        got = r.feed(buffer)
+        assert isinstance(got, (str, dict)), got
+        if isinstance(got, dict):
+            r.sums()
+finally:
+    stop.append(1)
+    thread.join()
+print("ok")
+"""
+    done = run_python(script)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
