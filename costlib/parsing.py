@@ -414,8 +414,17 @@ class Parsed:
         """Parse and check one piece (in a parser thread); :class:`_Bad` names a problem by its
         row in the piece."""
         header = self.header
-        _check_utf8(data, header.columns)
-        _check_lines(data, header.columns, self.limit)
+        try:
+            _check_utf8(data, header.columns)
+            _check_lines(data, header.columns, self.limit)
+        except _Bad as bad:  # the rows before its line may hold the first problem
+            if bad.offset:
+                try:
+                    self._convert(data[: bad.offset], texts)
+                except _Bad as before:
+                    if before.row < bad.row:
+                        raise before from None
+            raise
         types = {c: _TEXT for c in texts}
         types.update({c: pa.float64() for c in header.numbers})
         types.update({c: self._date_type for c in header.dates})
@@ -431,13 +440,26 @@ class Parsed:
             if "conversion error" in message or "In CSV column" in message:
                 raise _bad_values(text([*checked, "RecordType"]), header, self._date_type) \
                     from None
-            raise _structure(message) from None
+            raise self._values_before(data, _structure(message)) from None
         def written(column: str) -> list[str | None]:
             return text([column]).column(column).to_pylist()
 
         return self._chunk(table, texts, lambda columns: {
             c: v.to_pylist() for c, v in zip(columns, text(columns).columns, strict=True)},
             lambda: text([*checked, "RecordType"]), written)
+
+    def _values_before(self, data, bad: _Bad) -> _Bad:
+        """A bad value in the rows before a line pyarrow cannot split (it reports the line
+        first, wherever the value is), else that line: the first problem in file order."""
+        if bad.row <= 1:
+            return bad
+        columns = [*self.header.checked, "RecordType"]
+        try:
+            table = _csv(data, self.header.columns, {c: pa.string() for c in columns},
+                         self._nulls, invalid=lambda row: "skip").slice(0, bad.row - 1)
+        except pa.ArrowInvalid:
+            return bad
+        return _first_bad_value(table, self.header, self._date_type) or bad
 
     def _chunk(self, table: pa.Table, texts: list[str], strings_of, checked_text,
                written: Callable[[str], list[str | None]] | None) -> Chunk:
@@ -876,17 +898,22 @@ class _Bad(Exception):
     """A problem in a piece, at data row ``row`` of it (from 1); ``structure`` when pyarrow
     could not split the text into rows (then a cut inside a quoted value may be to blame)."""
 
-    def __init__(self, row: int, words: str, structure: bool = False) -> None:
+    def __init__(self, row: int, words: str, structure: bool = False,
+                 offset: int | None = None) -> None:
         super().__init__(words)
         self.row, self.words, self.structure = row, words, structure
+        self.offset = offset  #: where the row's line starts in the piece, when known
 
 
-def _csv(data, columns: Sequence[str], types: dict, nulls: Sequence[str] = ("",)) -> pa.Table:
+def _csv(data, columns: Sequence[str], types: dict, nulls: Sequence[str] = ("",),
+         invalid: Callable | None = None) -> pa.Table:
+    """``data`` parsed by pyarrow; ``invalid``: the handler of lines it cannot split (pyarrow's
+    ``invalid_row_handler``: ``"skip"`` goes on), else the first refuses the whole text."""
     return pcsv.read_csv(
         pa.py_buffer(data),
         read_options=pcsv.ReadOptions(column_names=list(columns), use_threads=False,
                                       block_size=max(1 << 20, len(data) + 1)),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
         convert_options=pcsv.ConvertOptions(
             column_types=types, include_columns=list(types), null_values=list(nulls),
             strings_can_be_null=False, quoted_strings_can_be_null=True, check_utf8=False,
@@ -907,7 +934,7 @@ def _check_utf8(data, columns: Sequence[str]) -> None:
         except UnicodeDecodeError as err:
             before = text[: text.rfind(b"\n", 0, err.start) + 1]
             words = "not UTF-8 text (a file saved in another encoding?)"
-            raise _Bad(_rows_before(before, columns) + 1, words) from None
+            raise _Bad(_rows_before(before, columns) + 1, words, offset=len(before)) from None
 
 
 def _check_lines(data, columns: Sequence[str], limit: int) -> None:
@@ -924,15 +951,23 @@ def _check_lines(data, columns: Sequence[str], limit: int) -> None:
         ends = [i for i in (text.find(b"\n", start, size), text.find(b"\r", start, size))
                 if i >= 0]
         if (min(ends) if ends else size) - begin > limit:
-            raise _Bad(_rows_before(data[:begin], columns) + 1, _TooLong(limit).words)
+            raise _Bad(_rows_before(data[:begin], columns) + 1, _TooLong(limit).words,
+                       offset=begin)
 
 
 def _rows_before(data, columns: Sequence[str]) -> int:
     """How many rows the text holds (for naming the row after it)."""
     if not bytes(data).strip():
         return 0
+    skipped = []  # lines pyarrow cannot split are rows too
+
+    def count(row) -> str:
+        skipped.append(row)
+        return "skip"
+
     try:
-        return _csv(data, columns, {columns[0]: pa.string()}).num_rows
+        return _csv(data, columns, {columns[0]: pa.string()}, invalid=count).num_rows + len(
+            skipped)
     except pa.ArrowInvalid:
         return 0
 
@@ -953,6 +988,14 @@ def _structure(message: str) -> _Bad:
 def _bad_values(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad:
     """The first bad value of a piece that the typed parse refused or found wrong, in file
     order (then column order), from ``table``: its checked columns as written."""
+    found = _first_bad_value(table, header, date_type)
+    if found is None:  # pyarrow refused something the checks do not see
+        return _Bad(1, "not a well-formed billing file (a value pyarrow cannot read)")
+    return found
+
+
+def _first_bad_value(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad | None:
+    """:func:`_bad_values`, or ``None`` when every value of ``table`` is good."""
     checked = header.checked
     kinds = table.column("RecordType").to_pylist()
     control = np.array([k in CONTROL_RECORD_TYPES for k in kinds], bool)
@@ -978,8 +1021,8 @@ def _bad_values(table: pa.Table, header: Header, date_type: pa.DataType) -> _Bad
             if words:
                 found.append((i, position, words))
                 break
-    if not found:  # pyarrow refused something the checks above do not see
-        return _Bad(1, "not a well-formed billing file (a value pyarrow cannot read)")
+    if not found:
+        return None
     row, _, words = min(found)
     return _Bad(row + 1, words)
 

@@ -150,3 +150,31 @@ def test_both_readers_refuse_a_bad_file_in_the_same_words(case, tmp_path):
         costlib.read_condensed(path, "user:Owner")
     assert str(whole.value) == str(condensed.value)
     assert words in str(whole.value)
+
+
+# --- two problems in one file: the first in file order is the one named -------------------
+
+BAD_COST = GOOD_ROW.replace('"0.50000000"', '"lots"')
+SHORT_ROW = '"Estimated","012345678901","012345678901","LineItem","1"'
+NOT_UTF8 = GOOD_ROW.replace("alice", "al\xe9ce")  # written in Latin-1 below
+
+
+@pytest.mark.parametrize("rows, first", [
+    ([BAD_COST, GOOD_ROW, SHORT_ROW], "row 3: BlendedCost is not a number ('lots')"),
+    ([SHORT_ROW, GOOD_ROW, NOT_UTF8], "row 3: not a well-formed CSV line"),
+    ([BAD_COST, GOOD_ROW, NOT_UTF8], "row 3: BlendedCost is not a number ('lots')"),
+    ([NOT_UTF8, GOOD_ROW, BAD_COST], "row 3: not UTF-8 text"),
+], ids=["a value before a short line", "a short line before a byte not UTF-8",
+        "a value before a byte not UTF-8", "a byte not UTF-8 before a value"])
+@pytest.mark.parametrize("chunk_bytes", [100, 1 << 22], ids=["a piece a line", "one piece"])
+def test_the_first_of_two_problems_is_named_however_the_text_is_cut(tmp_path, rows, first,
+                                                                    chunk_bytes, monkeypatch):
+    """pyarrow names a line it cannot split before any bad value, and the UTF-8 check ran
+    before both: the later problem was named, or another one from run to run."""
+    monkeypatch.setenv("COSTLIB_COMPILED", "0")
+    path = tmp_path / "two-problems.csv"
+    path.write_bytes(csv_text(GOOD_ROW, *rows).encode("latin-1"))
+    for _ in range(3):  # the same words every time
+        with pytest.raises(costlib.BillError) as refused:
+            costlib.read_condensed(path, chunk_bytes=chunk_bytes)
+        assert f"two-problems.csv: {first}" in str(refused.value)
