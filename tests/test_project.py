@@ -52,9 +52,12 @@ def test_gitignore_guards_real_bills():
     ignored = subprocess.run(
         ["git", "check-ignore", "--no-index", "billingdata/x.csv.zip",
          "123456789012-aws-billing-detailed-line-items-with-resources-and-tags-2017-02.csv.zip",
-         "123456789012-aws-billing-csv-2017-02.csv"],
+         "123456789012-aws-billing-csv-2017-02.csv",
+         "cur/ocean/20260201-20260301/a1/ocean-00001.csv.gz",
+         "cur/ocean/20260201-20260301/ocean-Manifest.json",
+         "exports/x/data/BILLING_PERIOD=2026-02/x-00001.snappy.parquet"],
         cwd=ROOT, capture_output=True, text=True)
-    assert len(ignored.stdout.split()) == 3
+    assert len(ignored.stdout.split()) == 6
 
 
 def test_no_tracked_file_holds_an_access_key():
