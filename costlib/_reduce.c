@@ -74,6 +74,16 @@ static int bytes_add(Bytes *b, const void *src, size_t n) {
     return 0;
 }
 
+/* An array that doubles as it fills, grown for one more item when full (``*cap`` then
+ * updated); NULL when memory runs out, the array left as it was. */
+static void *room_for_one(void *items, size_t n, size_t *cap, size_t first, size_t size) {
+    if (n < *cap) return items;
+    size_t more = *cap ? *cap * 2 : first;
+    void *grown = realloc(items, more * size);
+    if (grown) *cap = more;
+    return grown;
+}
+
 typedef struct {
     uint64_t hash;
     size_t key, length; /* the key's bytes in the arena */
@@ -457,13 +467,10 @@ static const char *table_add(Work *r, int64_t units, uint64_t pos) {
         at = (at + 1) & mask;
     }
     if (r->n_entries >= 0xFFFFFFF0u) return "too many sums";
-    if (r->n_entries == r->cap_entries) {
-        size_t cap = r->cap_entries ? r->cap_entries * 2 : 1024;
-        Entry *entries = realloc(r->entries, cap * sizeof *entries);
-        if (!entries) return "out of memory";
-        r->entries = entries;
-        r->cap_entries = cap;
-    }
+    Entry *entries = room_for_one(r->entries, r->n_entries, &r->cap_entries, 1024,
+                                  sizeof *entries);
+    if (!entries) return "out of memory";
+    r->entries = entries;
     Entry *e = &r->entries[r->n_entries];
     e->hash = h;
     e->key = r->arena.size;
@@ -477,14 +484,21 @@ static const char *table_add(Work *r, int64_t units, uint64_t pos) {
     return NULL;
 }
 
+/* Keep a total row whole (its ``n`` bytes and a line end), for the one parser to read. */
+static int control_add(Work *r, uint64_t pos, const char *text, size_t n) {
+    Control *lines = room_for_one(r->control_lines, r->n_controls, &r->cap_controls, 16,
+                                  sizeof *lines);
+    if (!lines) return -1;
+    r->control_lines = lines;
+    lines[r->n_controls++] = (Control){pos, r->controls.size, n + 1};
+    return bytes_add(&r->controls, text, n) || bytes_add(&r->controls, "\n", 1);
+}
+
 static const char *single_add(Work *r, size_t length, int64_t units, uint64_t pos) {
-    if (r->n_singles == r->cap_singles) {
-        size_t cap = r->cap_singles ? r->cap_singles * 2 : 256;
-        Single *singles = realloc(r->singles, cap * sizeof *singles);
-        if (!singles) return "out of memory";
-        r->singles = singles;
-        r->cap_singles = cap;
-    }
+    Single *singles = room_for_one(r->singles, r->n_singles, &r->cap_singles, 256,
+                                   sizeof *singles);
+    if (!singles) return "out of memory";
+    r->singles = singles;
     Single *s = &r->singles[r->n_singles++];
     s->key = r->arena.size;
     s->length = length;
@@ -612,17 +626,7 @@ static const char *take_row(Work *r, const char *line, const char *stop, Seen *s
     }
     if (type < 0) return "no record type";
     if (r->type_control[type]) { /* a total row: kept whole, read by the one parser */
-        if (r->n_controls == r->cap_controls) {
-            size_t cap = r->cap_controls ? 2 * r->cap_controls : 16;
-            Control *lines = realloc(r->control_lines, cap * sizeof *lines);
-            if (!lines) return "out of memory";
-            r->control_lines = lines;
-            r->cap_controls = cap;
-        }
-        r->control_lines[r->n_controls++] = (Control){pos, r->controls.size,
-                                                      (size_t)(stop - line) + 1};
-        if (bytes_add(&r->controls, line, stop - line) || bytes_add(&r->controls, "\n", 1))
-            return "out of memory";
+        if (control_add(r, pos, line, (size_t)(stop - line))) return "out of memory";
         return NULL;
     }
     r->scratch.size = 0;
@@ -1252,15 +1256,7 @@ static const char *merge(Work *w, Work *v) {
     }
     for (size_t i = 0; i < v->n_controls; i++) {
         Control *c = &v->control_lines[i];
-        if (w->n_controls == w->cap_controls) {
-            size_t cap = w->cap_controls ? 2 * w->cap_controls : 16;
-            Control *lines = realloc(w->control_lines, cap * sizeof *lines);
-            if (!lines) return "out of memory";
-            w->control_lines = lines;
-            w->cap_controls = cap;
-        }
-        w->control_lines[w->n_controls++] = (Control){c->pos, w->controls.size, c->length};
-        if (bytes_add(&w->controls, v->controls.data + c->line, c->length))
+        if (control_add(w, c->pos, v->controls.data + c->line, c->length - 1))
             return "out of memory";
     }
     for (int t = 0; t < w->types; t++) w->type_seen[t] += v->type_seen[t];
