@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import JOBS, ROOT, agree, answer, month, run_once  # noqa: E402
+from run import JOBS, ROOT, answer, month, run_once, say_agreement  # noqa: E402
 
 WAYS = ("costlib", "costlib-off", "floor", "isal-floor", "polars-chunks", "polars-scan",
         "duckdb-isal")
@@ -98,10 +98,7 @@ def bench(size: str, ways: list[str], rounds: int, keep: Path | None, scratch: P
                 answers[way] = answer("costlib" if way.startswith("costlib") else way, stdout)
             print(f"  round {round_ + 1} {way:14} {wall:6.2f} s {cpu:6.2f} CPU s {peak:6.0f} MiB",
                   file=sys.stderr, flush=True)
-    problems = agree(answers)
-    print(f"  answers agree to the cent ({', '.join(answers)}): {'yes' if not problems else 'NO'}")
-    for problem in problems:
-        print(f"    {problem}")
+    problems = say_agreement(answers)
 
     def paired(way: str, base: str) -> float:
         return statistics.median(a[0] / b[0] for a, b in zip(runs[way], runs[base],

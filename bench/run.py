@@ -127,6 +127,16 @@ def agree(answers: dict[str, dict]) -> list[str]:
     return problems
 
 
+def say_agreement(answers: dict[str, dict], indent: str = "  ") -> list[str]:
+    """Print whether the approaches' answers agree to the cent, and each disagreement."""
+    problems = agree(answers)
+    print(f"{indent}answers agree to the cent ({', '.join(answers)}): "
+          f"{'yes' if not problems else 'NO'}")
+    for problem in problems:
+        print(f"{indent}  {problem}")
+    return problems
+
+
 def available(approach: str) -> bool:
     needs = {"pandas": "pandas", "duckdb": "duckdb"}.get(approach)
     if needs is None:
@@ -155,13 +165,9 @@ def bench(size: str, approaches: list[str], repeat: int, keep: Path | None,
             print(f"  {approach:8} run {round_ + 1}: {wall:7.2f} s  {cpu:6.2f} CPU s  "
                   f"{peak:7.0f} MB",
                   file=sys.stderr, flush=True)
-    problems = agree(answers)
+    problems = say_agreement(answers)
     best = {a: min(w) for a, w in walls.items()}
     cpu = {a: cpus[a][walls[a].index(best[a])] for a in approaches}  # of the fastest run
-    print(f"  answers agree to the cent ({', '.join(answers)}): "
-          f"{'yes' if not problems else 'NO'}")
-    for problem in problems:
-        print(f"    {problem}")
     print(f"  {'approach':10} {'wall s':>8} {'CPU s':>7} {'rows/s':>12} {'peak MB':>9}"
           f"   (best of {repeat})")
     for approach in approaches:

@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, agree, available, run_once  # noqa: E402 (bench/ is not a package)
+from run import ROOT, available, run_once, say_agreement  # noqa: E402 (bench/ is not a package)
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 APPROACHES = ("serial", "jobs2", "dask2", "duckdb")
@@ -159,11 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                                      if "blended_total" in data else data)
                 print(f"  {approach:8} run {round_ + 1}: {wall:7.2f} s  {cpu:6.2f} CPU s  "
                       f"{peak:7.0f} MB", file=sys.stderr, flush=True)
-        problems = agree(answers)
-        print(f"answers agree to the cent ({', '.join(answers)}): "
-              f"{'yes' if not problems else 'NO'}")
-        for problem in problems:
-            print(f"  {problem}")
+        problems = say_agreement(answers, indent="")
         print(f"{'approach':10} {'wall s':>8} {'CPU s':>7} {'peak MB':>9}   (median of "
               f"{args.repeat})")
         for approach in approaches:
