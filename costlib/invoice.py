@@ -93,13 +93,15 @@ def check_invoice(bill: Bill, invoice: Bill | str | os.PathLike | float | Decima
 
 def _check(bill: Bill, invoice) -> InvoiceCheck:
     one, invoice = _one_invoice(invoice)
+    invoices = _per_invoice(bill) if one is not None or bill.kind in REPORT_KINDS else {}
     if one is not None:
-        bill = _invoice_of(bill, one)
+        bill = _invoice_of(bill, one, invoices)
+        invoices = {one: invoices[one]}
     parts = _parts(bill)
     charges = parts.pop("charges")
     if bill.kind in REPORT_KINDS:
-        return dataclasses.replace(_check_report(bill, invoice, charges, parts, one),
-                                   invoices=_per_invoice(bill))
+        return dataclasses.replace(_check_report(bill, invoice, charges, parts, one, invoices),
+                                   invoices=invoices)
     if invoice is None:
         if bill.kind == "cloudcheckr":
             return _no_invoice(charges, "no invoice in the file (a CloudCheckr copy has no total "
@@ -118,15 +120,16 @@ def _check(bill: Bill, invoice) -> InvoiceCheck:
                     leave_out=parts["the reseller's custom charge"])
 
 
-def _check_report(bill: Bill, invoice, charges: int, parts: dict, one: str | None
-                  ) -> InvoiceCheck:
-    """A CUR or FOCUS file against an amount (it holds no total rows to check against)."""
+def _check_report(bill: Bill, invoice, charges: int, parts: dict, one: str | None,
+                  invoices: dict[str, float]) -> InvoiceCheck:
+    """A CUR or FOCUS file against an amount (it holds no total rows to check against);
+    ``invoices``: its charges per invoice id."""
     amount = None if invoice is None else _amount(invoice)
     if invoice is not None and amount is None:
         raise OptionError(f"{bill.name}: a {KINDS[bill.kind]} is checked against the invoice's "
                           "amount (--invoice AMOUNT, or ID=AMOUNT for one invoice), not a file")
     if amount is None:
-        ids = sorted(i for i in _per_invoice(bill) if i != NO_INVOICE_ID)
+        ids = sorted(i for i in invoices if i != NO_INVOICE_ID)
         hint = f" (--invoice {ids[0]}=AMOUNT)" if len(ids) > 1 else " (--invoice AMOUNT)"
         return _no_invoice(charges, f"a {KINDS[bill.kind]} holds no invoice total: give the "
                            f"invoice's amount to check it against{hint}")
@@ -145,9 +148,9 @@ def _one_invoice(invoice) -> tuple[str | None, object]:
     return None, invoice
 
 
-def _invoice_of(bill: Bill, one: str) -> Bill:
-    """The bill with the charge rows of invoice ``one`` only."""
-    found = _per_invoice(bill)
+def _invoice_of(bill: Bill, one: str, found: dict[str, float]) -> Bill:
+    """The bill with the charge rows of invoice ``one`` only (``found``: its charges per
+    invoice id)."""
     if one not in found:
         ids = ", ".join(sorted(i for i in found if i != NO_INVOICE_ID)) or "none"
         raise OptionError(f"{bill.name}: no charges of invoice {one!r} (its invoices: {ids})")
