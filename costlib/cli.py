@@ -14,10 +14,14 @@ from collections.abc import Sequence
 
 from .errors import CostlibError
 from .files import sample_path
-from .layout import COST_COLUMNS, DEFAULT_TAG
+
+# (numpy loads with .layout, after run() has told it how many threads to start: nothing here
+# imports it at import time)
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .layout import COST_COLUMNS, DEFAULT_TAG
+
     parser = argparse.ArgumentParser(
         prog="costlib", description="Read AWS detailed billing files and answer questions.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -126,15 +130,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .layout import DEFAULT_TAG
     from .reading import read_condensed
+    from .reporting import report
     from .scanning import one_file
 
-    # pandas, which the answers need, loads on the other core while the file is being read.
-    threading.Thread(target=_preload, args=("pandas",), daemon=True).start()
     # Streamed: memory bounded by the distinct (day, user, product, ...) keys, not the rows.
     # The read makes no reference cycles worth the collector's sweeps: it is paused meanwhile.
     # (Many files: each file's cycles are swept as usual, or memory would grow file by file.)
     many = bool(args.dask or len(args.bill) > 1 or (args.bill and one_file(args.bill) is None))
+    if many or args.start or args.end or args.plot:
+        # The answers are numpy; these need pandas too (a window's dates, a plot, a table of
+        # many files), which loads on the other core while the file is being read. (Only
+        # once the answers' modules are imported above: a module two threads import at once
+        # can be seen half made, zoneinfo's list of folders still empty, say.)
+        threading.Thread(target=_preload, args=("pandas",), daemon=True).start()
     collecting = gc.isenabled()
     if not many:
         gc.disable()
@@ -145,8 +155,6 @@ def _report(args: argparse.Namespace) -> int:
     finally:
         if collecting:
             gc.enable()
-    from .reporting import report
-
     if args.provider:
         bill = bill.only("Provider", args.provider)
     result = report(bill, tag=args.tag, tz=args.tz, start=args.start,
@@ -185,6 +193,7 @@ def _tags(args: argparse.Namespace) -> int:
 
 def _report_bill(args: argparse.Namespace):
     """Many files (or any on Dask): :func:`costlib.scan` over them."""
+    from .layout import DEFAULT_TAG
     from .scanning import dask_client, scan
 
     options = dict(tag=args.tag or [DEFAULT_TAG], cost=args.cost, jobs=args.jobs,

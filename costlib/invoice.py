@@ -19,7 +19,7 @@ import numpy as np
 from . import money
 from .errors import OptionError
 from .layout import KINDS, printable
-from .reading import Bill, read
+from .reading import Bill, factorize_text, read
 
 HALF_CENT = money.UNIT // 200
 #: Kinds of file that hold no invoice total (checked against an amount, per invoice id).
@@ -159,11 +159,9 @@ def _invoice_of(bill: Bill, one: str, found: dict[str, float]) -> Bill:
 
 def _per_invoice(bill: Bill) -> dict[str, float]:
     """The charges per invoice id, in dollars (blank ids under ``""``)."""
-    if "InvoiceID" not in bill.items.columns:
+    if "InvoiceID" not in bill.columns:
         return {}
-    import pandas as pd
-
-    codes, ids = pd.factorize(bill.items["InvoiceID"].to_numpy(object))
+    codes, ids = factorize_text(bill.column("InvoiceID"))
     sums = money.sum_by(codes, bill.cost_units, len(ids))
     return {str(i) or NO_INVOICE_ID: money.dollars(int(v)) for i, v in zip(ids, sums,
                                                                          strict=True)}
@@ -245,12 +243,10 @@ def _no_invoice(charges: int, words: str) -> InvoiceCheck:
 
 def _parts(bill: Bill) -> dict[str, int]:
     """Charges and the parts of them (or beside them) that explain differences, in units."""
-    items = bill.items
     cost = bill.cost_units
-    product = items.get("ProductName")
-    custom = (product == CUSTOM_CHARGE).to_numpy() if product is not None else np.zeros(
-        len(items), bool)
-    tax = (items["RecordType"] == "Tax").to_numpy()
+    custom = (bill.column("ProductName") == CUSTOM_CHARGE if "ProductName" in bill.columns
+              else np.zeros(len(cost), bool))
+    tax = bill.column("RecordType") == "Tax"
     rounding = _control_sum(bill, "Rounding", "CBRounding") or 0
     return {"charges": money.total(cost), "rounding rows": rounding,
             "the reseller's custom charge": money.total(cost[custom]),
@@ -258,7 +254,7 @@ def _parts(bill: Bill) -> dict[str, int]:
 
 
 def _control_sum(bill: Bill, *record_types: str) -> int | None:
-    rows = bill.controls["RecordType"].isin(record_types).to_numpy()
+    rows = np.isin(bill.control_column("RecordType"), record_types)
     if not rows.any():
         return None
     return money.total(bill.control_cost_units[rows])

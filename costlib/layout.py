@@ -265,12 +265,27 @@ class Bill:
     def cost_units(self) -> np.ndarray:
         """The charge rows' cost in exact units: ``units``, while they still agree with the
         cost column (a table filtered or reordered since reading falls back to its floats)."""
-        return _exact(self.units, self.items[self.cost_column].to_numpy("float64"))
+        return _exact(self.units, self.column(self.cost_column))
 
     @property
     def control_cost_units(self) -> np.ndarray:
         """The total rows' cost in exact units (blank: 0)."""
-        return _exact(self.control_units, self.controls[self.cost_column].to_numpy("float64"))
+        return _exact(self.control_units, self.control_column(self.cost_column))
+
+    @property
+    def columns(self) -> list[str]:
+        """The names of the charge rows' columns (``items.columns``)."""
+        return list(self.items.columns)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column of the charge rows as numpy, what the answers compute on: text as
+        ``object`` (``""`` when blank), numbers as ``float64``, dates as UTC
+        ``datetime64[ns]`` (``NaT`` when blank)."""
+        return numpy_column(self.items[name])
+
+    def control_column(self, name: str) -> np.ndarray:
+        """One column of the total rows, as :meth:`column` gives it."""
+        return numpy_column(self.controls[name])
 
     @property
     def tags(self) -> list[str]:
@@ -278,7 +293,7 @@ class Bill:
         ``user_owner``; a FOCUS export's keys), in file order."""
         if self.tag_columns is not None:
             return list(self.tag_columns)
-        return [c for c in self.items.columns if ":" in c]
+        return [c for c in self.columns if ":" in c]
 
     def tag_column(self, tag: str) -> str | None:
         """The column of this file that holds ``tag`` as a person writes it: ``user:Owner``
@@ -303,22 +318,24 @@ class Bill:
         >>> len(bill.only("LinkedAccountId", "012345678902").items)
         4471
         """
-        import dataclasses
-
         from .errors import OptionError
 
-        if column not in self.items.columns:
+        if column not in self.columns:
             raise OptionError(f"{self.name}: no {column} column to choose by")
-        keep = (self.items[column] == value).to_numpy()
+        values = self.column(column)
+        keep = values == value
         if not keep.any():
-            found = ", ".join(sorted(set(self.items[column]) - {""})[:8]) or "none"
+            found = ", ".join(sorted(set(values.tolist()) - {""})[:8]) or "none"
             raise OptionError(f"{self.name}: no charge rows with {column} {value!r} "
                               f"(found: {found})")
-        extra = {}
-        if getattr(self, "rows", None) is not None:  # a condensed bill counts its rows
-            extra["rows"] = self.rows[keep]
+        return self._rows(keep)
+
+    def _rows(self, keep: np.ndarray) -> Bill:
+        """The bill with only the charge rows ``keep`` (a mask), their exact units kept."""
+        import dataclasses
+
         return dataclasses.replace(self, items=self.items[keep].reset_index(drop=True),
-                                   units=self.cost_units[keep], **extra)
+                                   units=self.cost_units[keep])
 
     @property
     def closed(self) -> bool:
@@ -330,6 +347,16 @@ class Bill:
         return (f"<Bill {os.path.basename(self.name)}: {self.kind}, {self.month}, "
                 f"{len(self.items):,} charge rows, {len(self.controls)} control rows, "
                 f"invoice {invoice}>")
+
+
+def numpy_column(series: pd.Series) -> np.ndarray:
+    """A pandas column as :meth:`Bill.column` gives it."""
+    kind = series.dtype.kind
+    if kind == "M":
+        return series.to_numpy("datetime64[ns]")
+    if kind in "fiub":
+        return series.to_numpy("float64")
+    return series.to_numpy(object)
 
 
 def _exact(units: np.ndarray | None, floats: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ refuse the same files with the same words:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -97,12 +98,10 @@ def read(source: str | os.PathLike | IO, *, cost: str | None = None) -> Bill:
     if header.cost not in columns:  # a cost worked out per row (amortized) is a column too
         columns[header.cost] = money.to_dollars(cost_units)
     tags = _expand_tags(header, columns, None)
-
-    def frame(rows: np.ndarray) -> pd.DataFrame:
-        return _frame(header, {c: v[rows] for c, v in columns.items()})
-
-    items, controls = frame(~control), frame(control)
-    return _bill(Bill, parsed, items, controls, units=money.fit(cost_units[~control]),
+    columns = typed(header, columns)
+    items, controls = ({c: v[rows] for c, v in columns.items()} for rows in (~control, control))
+    return _bill(Bill, parsed, items, controls, items=frame_of(items),
+                 controls=frame_of(controls), units=money.fit(cost_units[~control]),
                  control_units=money.fit(cost_units[control]), tag_columns=tags)
 
 
@@ -156,17 +155,24 @@ def _refuse_tables(source, what: str) -> None:
                         "the DataFrame is already read")
 
 
-def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The tidy table of some rows: text as ``str``, numbers as floats, dates as UTC (tags
-    decoded from a tag text come after the file's own columns)."""
+def typed(header: Header, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Columns as :meth:`costlib.Bill.column` gives them: dates (int64 nanoseconds) as
+    ``datetime64[ns]``, numbers as ``float64``, text as it is (``object``)."""
+    return {c: np.asarray(v, np.int64).view("datetime64[ns]") if c in header.dates
+            else np.asarray(v, np.float64) if c in header.numbers else v
+            for c, v in columns.items()}
+
+
+def frame_of(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The tidy table of columns as :func:`typed` gives them: text as ``str``, numbers as
+    floats, dates as UTC."""
     import pandas as pd
 
     data = {}
-    for column in [*header.columns, *(c for c in columns if c not in header.columns)]:
-        values = columns[column]
-        if column in header.dates:
+    for column, values in columns.items():
+        if values.dtype.kind == "M":
             data[column] = utc_datetimes(values)
-        elif column in header.numbers or column == header.cost:
+        elif values.dtype.kind == "f":
             data[column] = pd.Series(values, dtype="float64")
         else:
             data[column] = pd.Series(values, dtype="str")
@@ -174,33 +180,61 @@ def _frame(header: Header, columns: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def utc_datetimes(ns: np.ndarray) -> pd.Series:
+    """UTC times from ``datetime64[ns]`` or int64 nanoseconds."""
     import pandas as pd
 
-    return pd.Series(np.asarray(ns, np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
+    ns = np.asarray(ns)
+    if ns.dtype.kind != "M":
+        ns = ns.astype(np.int64).view("datetime64[ns]")
+    return pd.Series(ns.astype("datetime64[ns]")).dt.tz_localize("UTC")
 
 
-def _bill(kind: type[Bill], parsed: Parsed, items: pd.DataFrame, controls: pd.DataFrame,
-          **extra) -> Bill:
+def _bill(kind: type[Bill], parsed: Parsed, charges: dict[str, np.ndarray],
+          totals: dict[str, np.ndarray], **fields) -> Bill:
+    """The bill, what the file says of itself found in the columns ``charges`` and ``totals``
+    (of the charge and total rows, as :func:`typed` gives them)."""
     from_name = parse_name(parsed.name)
-    table = items if len(items) else controls
-    return kind(items=items, controls=controls, name=parsed.name,
-                account=from_name.account or _first(table, controls, "PayerAccountId"),
+    table = charges if len(next(iter(charges.values()), ())) else totals
+    return kind(name=parsed.name,
+                account=from_name.account or _first(table, totals, "PayerAccountId"),
                 month=parsed.month, kind=parsed.kind,
-                invoice_id=_first(table, controls, "InvoiceID"),
-                cost_column=parsed.header.cost, cost_basis=parsed.header.basis, **extra)
+                invoice_id=_first(table, totals, "InvoiceID"),
+                cost_column=parsed.header.cost, cost_basis=parsed.header.basis, **fields)
 
 
-def _first(items: pd.DataFrame, controls: pd.DataFrame, column: str) -> str | None:
+def _first(items: dict[str, np.ndarray], controls: dict[str, np.ndarray], column: str
+           ) -> str | None:
     """The first non-blank value of ``column`` among the charge rows, else the total rows."""
     for table in (items, controls):
-        if column in table.columns:
-            values = table[column][table[column] != ""]
+        if column in table:
+            values = table[column]
+            values = values[values != ""]
             if len(values):
-                return str(values.iloc[0])
+                return str(values[0])
     return None
 
 
 # --- condensed ------------------------------------------------------------------------------
+
+class _Table:
+    """``items`` or ``controls`` of a condensed bill: the DataFrame given, or else made from
+    the bill's numpy columns the first time it is asked for (the answers compute on the numpy
+    columns, so ``costlib report`` never needs pandas)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.arrays = f"_{name}", "arrays" if name == "items" else "control_arrays"
+
+    def __get__(self, bill, owner=None):
+        if bill is None:
+            return self
+        table = bill.__dict__.get(self.name)
+        if table is None:
+            table = bill.__dict__[self.name] = frame_of(getattr(bill, self.arrays))
+        return table
+
+    def __set__(self, bill, table) -> None:
+        bill.__dict__[self.name] = table
+
 
 @dataclass(frozen=True, eq=False)
 class CondensedBill(Bill):
@@ -209,11 +243,18 @@ class CondensedBill(Bill):
     cost is ``units[i]``.
 
     ``tags`` still lists every tag column of the file, kept or not, so that asking for a tag
-    the file does not have is refused with the same words.
+    the file does not have is refused with the same words. ``arrays`` and ``control_arrays``
+    hold the columns as :meth:`~costlib.Bill.column` gives them; ``items`` and ``controls``
+    are made from them when first used (``None`` given: made from the arrays).
     """
 
     file_tags: tuple[str, ...] = ()
     rows: np.ndarray | None = None
+    arrays: dict[str, np.ndarray] | None = None
+    control_arrays: dict[str, np.ndarray] | None = None
+
+    items = _Table()
+    controls = _Table()
 
     @property
     def tags(self) -> list[str]:
@@ -223,13 +264,38 @@ class CondensedBill(Bill):
     @property
     def line_items(self) -> int:
         """How many charge rows the file holds."""
-        return int(self.rows.sum()) if self.rows is not None else len(self.items)
+        return int(self.rows.sum()) if self.rows is not None else len(self.cost_units)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.arrays) if self._from_arrays("items") else super().columns
+
+    def column(self, name: str) -> np.ndarray:
+        return self.arrays[name] if self._from_arrays("items") else super().column(name)
+
+    def control_column(self, name: str) -> np.ndarray:
+        if self._from_arrays("controls"):
+            return self.control_arrays[name]
+        return super().control_column(name)
+
+    def _from_arrays(self, table: str) -> bool:
+        """Whether the answers read ``table`` from the numpy columns: no DataFrame was given."""
+        arrays = self.arrays if table == "items" else self.control_arrays
+        return arrays is not None and self.__dict__.get(f"_{table}") is None
+
+    def _rows(self, keep: np.ndarray) -> CondensedBill:
+        rows = None if self.rows is None else self.rows[keep]
+        if not self._from_arrays("items"):
+            return dataclasses.replace(super()._rows(keep), rows=rows)
+        return dataclasses.replace(self, items=None, controls=self.__dict__.get("_controls"),
+                                   arrays={c: v[keep] for c, v in self.arrays.items()},
+                                   units=self.cost_units[keep], rows=rows)
 
     def __repr__(self) -> str:
         invoice = self.invoice_id or "no invoice id"
         return (f"<CondensedBill {os.path.basename(self.name)}: {self.kind}, {self.month}, "
-                f"{self.line_items:,} charge rows in {len(self.items):,} sums, "
-                f"{len(self.controls)} control rows, invoice {invoice}>")
+                f"{self.line_items:,} charge rows in {len(self.cost_units):,} sums, "
+                f"{len(self.control_cost_units)} control rows, invoice {invoice}>")
 
 
 def read_condensed(source, tag: str | Sequence[str] | None = None, *,
@@ -371,8 +437,6 @@ class _Condenser:
         self.pending = self.reduced = len(self.parts[0][1]) if self.parts else 0
 
     def bill(self, parsed: Parsed) -> CondensedBill:
-        import pandas as pd
-
         self._add([], np.zeros(0, np.int64), np.zeros(0, np.int64))  # the last batch
         self._combine()
         if self.parts:
@@ -394,16 +458,16 @@ class _Condenser:
                                 dtype=np.int64 if column in header.dates else object)
             columns[column] = values[codes] if len(values) else values[:0]
         file_tags = _expand_tags(header, columns, self.tags)
-        items = {c: utc_datetimes(v) if c in header.dates else pd.Series(v, dtype="str")
-                 for c, v in columns.items()}
-        items[header.cost] = pd.Series(money.to_dollars(units), dtype="float64")
-        order = [c for c in header.columns if c in items]
-        items = pd.DataFrame(items)[order + [c for c in items if c not in order]]
-        controls = _frame(header, {c: np.concatenate(v) if v else np.zeros(
+        columns[header.cost] = money.to_dollars(units)
+        order = [c for c in header.columns if c in columns]
+        items = typed(header, {c: columns[c] for c in [*order, *(
+            c for c in columns if c not in order)]})
+        controls = typed(header, {c: np.concatenate(v) if v else np.zeros(
             0, np.int64 if c in header.dates else object) for c, v in self.controls.items()})
-        control_units = money.concat(self.control_units)
-        return _bill(CondensedBill, parsed, items, controls, units=units,
-                     control_units=control_units, file_tags=file_tags, rows=counts)
+        return _bill(CondensedBill, parsed, items, controls, items=None, controls=None,
+                     arrays=items, control_arrays=controls, units=units,
+                     control_units=money.concat(self.control_units), file_tags=file_tags,
+                     rows=counts)
 
 
 class _Codes:
@@ -492,3 +556,12 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     encoded = pc.dictionary_encode(array)
     return (numpy_of(encoded.indices, np.int32, 0).astype(np.int64),
             numpy_of(encoded.dictionary, np.int64, 0))
+
+
+def factorize_text(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of a text column, numbered in the order of first appearance
+    (without pandas: a dictionary does 2 million values in a fifth of a second)."""
+    numbers: dict = {}
+    codes = np.fromiter((numbers.setdefault(v, len(numbers)) for v in values.tolist()),
+                        np.int64, len(values))
+    return codes, list(numbers)

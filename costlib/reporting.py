@@ -71,8 +71,8 @@ class Report:
             "",
             f"Spend per user ({' > '.join(printable(t) for t in s.tags)})",
         ]
-        per_user = s.per_user
-        names = [printable(u) for u in per_user.index]
+        names = [printable(u) for u in s.users]
+        per_user = [money.dollars(units) for units in s.table.sum(axis=0)]
         width = max([len(u) for u in names] + [10])
         for user, cost in zip(names, per_user, strict=True):
             share = f"{100 * cost / s.total:5.1f}%" if s.total else ""
@@ -102,7 +102,7 @@ def report(bill: Bill, tag: str | Sequence[str] | None = None, *, tz: str = UTC,
     window = dict(start=start, end=end, tz=tz, spread=spread)
     breakdowns = {}
     for key, column in BREAKDOWNS.items():
-        if column in bill.items.columns:
+        if column in bill.columns:
             by = spend(bill, column, strict=False, **window)
             split = _amounts([NONE if u == UNTAGGED else u for u in by.users],
                              by.table.sum(axis=0))
@@ -190,9 +190,9 @@ def tag_coverage(bill: Bill) -> dict:
     whole = float(weight.sum()) or 1.0
     tags = {}
     for tag in bill.tags:
-        if tag not in bill.items.columns:
+        if tag not in bill.columns:
             continue
-        values = bill.items[tag].to_numpy(dtype=object)
+        values = bill.column(tag)
         carried = values != ""
         tags[tag] = {"share": float(weight[carried].sum()) / whole,
                      "values": len(set(values[carried].tolist()))}

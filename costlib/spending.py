@@ -15,7 +15,7 @@ import numpy as np
 from . import money
 from .errors import OptionError
 from .layout import DEFAULT_TAG
-from .reading import Bill
+from .reading import Bill, factorize_text
 from .timezones import UTC, When, day_index, day_starts, local_days, window
 
 if TYPE_CHECKING:
@@ -113,14 +113,12 @@ def spend(bill: Bill, tag: str | Sequence[str] | None = None, *, start: When | N
     """
     tags = (DEFAULT_TAG,) if tag is None else (tag,) if isinstance(tag, str) else tuple(tag)
     lo, hi = window(start, end, tz)
-    items = bill.items
-    times = items["UsageStartDate"].to_numpy("datetime64[ns]") if len(items) else np.array(
-        [], "datetime64[ns]")
     amounts = bill.cost_units
+    times = bill.column("UsageStartDate") if len(amounts) else np.array([], "datetime64[ns]")
     total_rows = amounts
     labels = user_labels(bill, tags, strict=(tag is not None) if strict is None else strict)
     if spread:
-        times, amounts, labels = _spread_hours(items, times, amounts, labels)
+        times, amounts, labels = _spread_hours(bill, times, amounts, labels)
     dated = ~np.isnat(times)
     if lo is None and hi is None:
         keep = np.ones(len(times), bool)
@@ -172,17 +170,18 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
 
     ``strict`` refuses a file that has tag columns but none of ``tags`` (a typo, most likely).
     """
-    present = [c for c in dict.fromkeys(t if t in bill.items.columns else bill.tag_column(t)
-                                        for t in tags)
-               if c is not None and c in bill.items.columns]
+    columns = bill.columns
+    present = [c for c in dict.fromkeys(t if t in columns else bill.tag_column(t) for t in tags)
+               if c is not None and c in columns]
     if strict and not present and bill.tags:
         have = ", ".join(bill.tags) or "none"
         raise OptionError(f"{bill.name}: no tag column {' or '.join(tags)} "
                           f"(tags in this file: {have})")
-    labels = np.full(len(bill.items), UNTAGGED, dtype=object)
-    unset = np.ones(len(bill.items), bool)
+    rows = len(bill.cost_units)
+    labels = np.full(rows, UNTAGGED, dtype=object)
+    unset = np.ones(rows, bool)
     for tag in present:
-        values = bill.items[tag].to_numpy(dtype=object)
+        values = bill.column(tag)
         take = unset & (values != "")
         labels[take] = values[take]
         unset &= ~take
@@ -191,9 +190,7 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
 
 def _order_users(labels: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Codes into a user list ordered by spend (largest first), untagged last."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(labels)
+    codes, uniques = factorize_text(labels)
     sums = money.sum_by(codes, amounts, len(uniques))
     order = sorted(range(len(uniques)),
                    key=lambda i: (uniques[i] == UNTAGGED, -sums[i], str(uniques[i])))
@@ -205,10 +202,10 @@ def _order_users(labels: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, l
     return rank[codes], users
 
 
-def _spread_hours(items: pd.DataFrame, times: np.ndarray, amounts: np.ndarray,
+def _spread_hours(bill: Bill, times: np.ndarray, amounts: np.ndarray,
                   labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split each row lasting over an hour into hourly pieces whose units add up exactly."""
-    ends = items["UsageEndDate"].to_numpy("datetime64[ns]")
+    ends = bill.column("UsageEndDate") if len(times) else times
     span = np.where(np.isnat(times) | np.isnat(ends), HOUR, ends - times)
     hours = np.maximum(1, -(-span // HOUR)).astype(np.int64)  # ceiling division
     row = np.repeat(np.arange(len(times)), hours)

@@ -81,25 +81,32 @@ def window(start: When | None, end: When | None, tz: str = UTC
 def local_days(first: np.datetime64, last: np.datetime64, tz: str = UTC) -> np.ndarray:
     """The calendar days in ``tz`` from the one holding instant ``first`` to the one holding
     ``last``, as ``datetime64[D]``."""
-    import pandas as pd
-
-    lo, hi = (pd.Timestamp(t).tz_localize(UTC).tz_convert(zone(tz)) for t in (first, last))
-    return np.arange(np.datetime64(lo.date(), "D"), np.datetime64(hi.date(), "D") + 1)
+    here = zone(tz)
+    lo, hi = (_utc(t).astimezone(here).date() for t in (first, last))
+    return np.arange(np.datetime64(lo, "D"), np.datetime64(hi, "D") + 1)
 
 
 def day_starts(days: np.ndarray, tz: str = UTC) -> np.ndarray:
     """The UTC instant at which each local day begins, plus the end of the last one.
 
     In ``America/Los_Angeles`` consecutive starts are 24 hours apart except across the switch
-    Sundays: 23 hours on the second Sunday of March, 25 on the first Sunday of November.
+    Sundays: 23 hours on the second Sunday of March, 25 on the first Sunday of November. A
+    midnight that happens twice is the first; one that never happens (a switch at midnight)
+    is the moment the day begins, just after the switch.
     """
-    import pandas as pd
+    here = zone(tz)
+    edges = np.append(days, days[-1] + 1) if len(days) else np.asarray(days, "datetime64[D]")
+    # (a local time in a switch's gap, with fold 0, reads with the offset from before it: its
+    # UTC instant is the switch itself)
+    starts = [dt.datetime.combine(day, dt.time(), here).astimezone(dt.UTC).replace(tzinfo=None)
+              for day in edges.astype("datetime64[D]").tolist()]
+    return np.array(starts, "datetime64[ns]")
 
-    zone(tz)
-    edges = np.append(days, days[-1] + 1) if len(days) else days
-    local = pd.DatetimeIndex(edges.astype("datetime64[ns]"))
-    starts = local.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").tz_convert(UTC)
-    return starts.tz_localize(None).to_numpy().astype("datetime64[ns]")
+
+def _utc(t: np.datetime64) -> dt.datetime:
+    """An instant (``datetime64``, UTC) as an aware ``datetime``, to the second."""
+    seconds = int(np.datetime64(t, "s").astype(np.int64))
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
 
 
 def day_index(times: np.ndarray, starts: np.ndarray) -> np.ndarray:

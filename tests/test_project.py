@@ -112,6 +112,28 @@ print("ok")
     assert done.stdout.strip() == "ok", done.stderr
 
 
+def test_the_command_sets_numpy_threads_before_numpy_loads():
+    """``costlib report`` does no linear algebra: ``run()`` caps numpy's BLAS threads (which
+    would otherwise spin on the reading cores), which works only if numpy is not loaded yet
+    when the command's module is imported."""
+    script = """
+import os, sys
+from costlib.cli import run
+assert "numpy" not in sys.modules, "costlib.cli imports numpy"
+sys.argv = ["costlib", "report", "--json", "-q"]
+os.environ.pop("OPENBLAS_NUM_THREADS", None)
+import costlib.cli as cli
+real = cli.main
+def main(argv):
+    print(os.environ.get("OPENBLAS_NUM_THREADS"), "numpy" in sys.modules, file=sys.stderr)
+    return 0
+cli.main = main
+run()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr.strip() == "1 False", done.stderr
+
+
 def _hub_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     hub = text.split("### On a JupyterHub", 1)[1].split("\n### ", 1)[0]

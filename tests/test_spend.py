@@ -34,6 +34,47 @@ def test_pacific_day_is_23_hours_on_the_spring_sunday_and_25_in_autumn():
     assert list(days) == [24.0, 25.0, 24.0]
 
 
+SWITCHES = ["America/Los_Angeles", "America/Santiago", "America/Havana", "Asia/Beirut",
+            "Australia/Lord_Howe", "America/St_Johns", "Pacific/Chatham", "Asia/Tehran",
+            "Africa/Casablanca", "Europe/London", "Asia/Kolkata", "UTC"]
+
+
+@pytest.mark.parametrize("tz", SWITCHES)
+def test_local_days_and_their_starts_agree_with_pandas(tz):
+    """The days and their UTC starts are worked out with the standard library's zoneinfo
+    (no pandas for the report); pandas' own localisation (a doubled midnight: the first; a
+    midnight that never happens: the switch) agrees across years of switches, including zones
+    that switch at midnight (Santiago, Havana, Beirut) or by half an hour (Lord Howe)."""
+    import pandas as pd
+
+    from costlib.timezones import day_starts, local_days
+
+    for year in (1971, 2011, 2026, 2038, 2150):
+        days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-02"))
+        local = pd.DatetimeIndex(np.append(days, days[-1] + 1).astype("datetime64[ns]"))
+        expected = local.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        expected = expected.tz_convert("UTC").tz_localize(None).to_numpy()
+        assert (day_starts(days, tz) == expected).all(), (tz, year)
+        for first, last in [(f"{year}-03-05T07:59:59.999999999", f"{year}-11-01T08:30"),
+                            (f"{year}-12-31T23:59:59", f"{year}-12-31T23:59:59")]:
+            lo, hi = (pd.Timestamp(t).tz_localize("UTC").tz_convert(tz).date()
+                      for t in (first, last))
+            assert local_days(np.datetime64(first), np.datetime64(last), tz).tolist() == list(
+                pd.date_range(lo, hi).date), (tz, first)
+
+
+def test_a_day_a_zone_skipped_starts_with_the_next():
+    """Samoa skipped 30 December 2011 (from UTC-10 to UTC+14 at its midnight): the day has no
+    hours, and the next begins at the switch, 10:00 UTC."""
+    from costlib.timezones import day_starts
+
+    days = np.arange(np.datetime64("2011-12-29"), np.datetime64("2012-01-01"))
+    starts = day_starts(days, "Pacific/Apia")
+    assert starts.astype("datetime64[h]").tolist() == [
+        np.datetime64("2011-12-29T10", "h").item(), np.datetime64("2011-12-30T10", "h").item(),
+        np.datetime64("2011-12-30T10", "h").item(), np.datetime64("2011-12-31T10", "h").item()]
+
+
 def test_utc_days_never_change_length():
     bill = tiny_bill(hourly("2026-03-07", range(72)))
     days = costlib.spend(bill).daily.sum(axis=1)

@@ -217,11 +217,13 @@ def test_bad_utf8_in_a_late_chunk_is_refused_as_the_whole_file_is(tmp_path, wher
     assert "not UTF-8" in str(streamed.value)
 
 
-def test_reading_does_not_wait_for_pandas(samples):
-    """pandas (which pyarrow's numpy and scalar bridges import on first use) is loaded only
-    once the bill is put together, so that ``costlib report`` can load it meanwhile."""
+def test_reading_and_the_answers_do_not_need_pandas(samples):
+    """The condensed bill and the report's answers are numpy all the way (pyarrow's numpy and
+    scalar bridges would import pandas on first use: the reader goes round them), so
+    ``costlib report`` never loads pandas; the DataFrame is made when ``items`` is asked for."""
     script = f"""
 import sys
+import costlib
 import costlib.reading as reading
 seen = []
 take = reading._Condenser.take
@@ -231,7 +233,10 @@ def watched(self, chunk):
 reading._Condenser.take = watched
 bill = reading.read_condensed({str(sample(samples, "spreadsheet-copy"))!r}, chunk_bytes=20_000)
 assert len(seen) > 5 and not any(seen), seen
-assert bill.line_items > 0 and "pandas" in sys.modules
+report = costlib.report(bill, tz="America/Los_Angeles", spread=True)
+text, answers = str(report), report.as_dict()
+assert "pandas" not in sys.modules
+assert len(bill.items) == len(bill.cost_units) and "pandas" in sys.modules
 print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -364,3 +369,18 @@ def test_a_stored_zip_member_reads_too(tmp_path, samples):
         archive.writestr(name, text)
     stored.write_bytes(buffer.getvalue())
     assert report(read_condensed(stored)).as_dict() == report(costlib.read(source)).as_dict()
+
+
+@pytest.mark.parametrize("extra", [["--json"], [], ["--tz", "America/Los_Angeles", "--spread"]])
+def test_costlib_report_does_not_load_pandas(extra):
+    """The morning's one command pays for no DataFrame: the answers are numpy (a window given
+    as text is read by pandas, which then loads while the file is read)."""
+    script = f"""
+import sys
+from costlib.cli import main
+code = main(["report", *{extra!r}])
+print(code, "pandas" in sys.modules, file=sys.stderr)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "0 False", done.stderr
+    assert "Spend per user" in done.stdout or '"users"' in done.stdout
