@@ -86,13 +86,13 @@ def month(size: str, keep: Path | None, scratch: Path) -> tuple[Path, int, dict]
     return path, rows, json.loads(made_file.read_text())
 
 
-def run_once(argv: list[str]) -> tuple[float, float, float, str, str]:
+def run_once(argv: list[str], root: Path = ROOT) -> tuple[float, float, float, str, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS in MB, stdout and stderr of one
-    fresh process."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    fresh process (running the costlib of the checkout ``root``)."""
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
+        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=root)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)

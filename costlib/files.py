@@ -8,9 +8,11 @@ import os
 import re
 import stat
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -217,7 +219,10 @@ def _member(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
                             f"bad local header of {info.filename}")
         fields = struct.unpack(zipfile.structFileHeader, header)
         skip = fields[zipfile._FH_FILENAME_LENGTH] + fields[zipfile._FH_EXTRA_FIELD_LENGTH]
-        file.seek(info.header_offset + zipfile.sizeFileHeader + skip)
+        start = info.header_offset + zipfile.sizeFileHeader + skip
+        if isinstance(file, S3Object):  # (the member is read in order from here to its end)
+            file.until = start + info.compress_size
+        file.seek(start)
         return MemberReader(name, info, file)
     try:  # bzip2, lzma, encrypted...: zipfile knows how (or says why not)
         return _Closing(archive.open(info), file)
@@ -411,6 +416,10 @@ class S3Object(io.RawIOBase):
     is read, without the object ever being held whole in memory or on disk. Every GET after the
     first asks for the same version (``If-Match`` on the ETag), so a file rewritten meanwhile
     is refused rather than read half old, half new. ``requests`` counts the GETs.
+
+    Read in order, the range after the one being read is already on its way (two GETs in
+    flight: one waits tens of milliseconds for its first byte), up to :attr:`until` (where
+    the reading is known to stop: a zip member's end).
     """
 
     def __init__(self, url: str, client=None) -> None:
@@ -420,6 +429,9 @@ class S3Object(io.RawIOBase):
         self._pos = 0
         self.requests = 0
         self.etag = None
+        self._counting = threading.Lock()
+        self._ahead: tuple[int, Future] | None = None  # (where, the GET) of the next range
+        self._fetcher: ThreadPoolExecutor | None = None
         try:
             reply, self.head = self._fetch_reply(f"bytes=0-{FIRST_RANGE - 1}", first=True)
         except _EmptyObject:
@@ -433,9 +445,11 @@ class S3Object(io.RawIOBase):
             self.size = int(content_range.rsplit("/", 1)[1])
         else:  # the server ignored the range and sent it all: that is the whole object
             self.size = len(self.head)
+        self.until = self.size  #: no range is fetched ahead past here
 
     def _get(self, byte_range: str, first: bool = False) -> dict:
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
         extra = {} if first or not self.etag else {"IfMatch": self.etag}
         return self._client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range,
                                        **extra)
@@ -473,14 +487,44 @@ class S3Object(io.RawIOBase):
         if self._pos < len(self.head) and not 0 <= at < len(self._cached):
             self._cached, self._cached_at, at = self.head, 0, self._pos  # the first range
         if not 0 <= at < len(self._cached):
-            self._cached_at = self._pos
-            self._cached = self._fetch(self._pos, min(max(want, READ_AHEAD),
-                                                      self.size - self._pos))
-            at = 0
+            in_order = self._pos == self._cached_at + len(self._cached)
+            self._cached_at, at = self._pos, 0
+            self._cached = self._fetched_ahead(self._pos) or self._fetch(
+                self._pos, self._span(self._pos, want))
+            if in_order:
+                self._fetch_ahead(self._pos + len(self._cached))
         data = memoryview(self._cached)[at : at + want]
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+    def _span(self, start: int, want: int) -> int:
+        """How many bytes to GET from ``start`` for a read of ``want``: at least
+        :data:`READ_AHEAD`, not past :attr:`until` (unless the read is), nor the end."""
+        end = start + max(want, READ_AHEAD)
+        if start < self.until:
+            end = min(end, max(self.until, start + want))
+        return min(end, self.size) - start
+
+    def _fetch_ahead(self, start: int) -> None:
+        if start >= min(self.until, self.size):
+            return
+        if self._fetcher is None:
+            self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="costlib-s3")
+        self._ahead = (start, self._fetcher.submit(self._fetch, start, self._span(start, 0)))
+
+    def _fetched_ahead(self, start: int) -> bytes | None:
+        """The range fetched ahead if it starts at ``start`` (its error, if it failed);
+        ``None`` if there is none or it starts elsewhere (a seek: it is dropped)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != start:
+            return None
+        return ahead[1].result()
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.shutdown(wait=False, cancel_futures=True)
+        super().close()
 
     def _fetch(self, start: int, size: int) -> bytes:
         return self._fetch_reply(f"bytes={start}-{start + size - 1}")[1]

@@ -308,6 +308,11 @@ def gets(monkeypatch):
     return seen
 
 
+def spans(gets: list[str]) -> list[tuple[int, int]]:
+    """The byte ranges asked for, as (first, last)."""
+    return [tuple(map(int, r.removeprefix("bytes=").split("-"))) for r in gets]
+
+
 @pytest.mark.parametrize("part", ["tags-2026-02", "line-items-2026-01"])
 def test_s3_objects_are_read_in_ranges_and_read_the_same(samples, bucket, gets, part):
     path = sample(samples, part)
@@ -319,8 +324,7 @@ def test_s3_objects_are_read_in_ranges_and_read_the_same(samples, bucket, gets, 
     local = costlib.read(path)
     assert report(streamed).as_dict() == {**report(local).as_dict(), "file": key}
     assert len(gets) > 3 and all(gets), gets
-    spans = [tuple(map(int, r.removeprefix("bytes=").split("-"))) for r in gets]
-    assert all(end - start + 1 < len(data) for start, end in spans)  # never the whole object
+    assert all(end - start + 1 < len(data) for start, end in spans(gets))  # never whole
     gets.clear()
     whole = costlib.read(url)  # the in-memory reader goes through the same ranged file
     pd.testing.assert_frame_equal(whole.items, local.items)
@@ -336,9 +340,41 @@ def test_a_zip_member_on_s3_is_not_downloaded_before_it_is_inflated(tmp_path, bu
     opened = files.open_source(f"s3://{BUCKET}/{path.name}")
     with opened.stream as stream:
         stream.read(10)
-        asked = sum(end - start + 1 for start, end in (
-            map(int, r.removeprefix("bytes=").split("-")) for r in gets))
+        asked = sum(end - start + 1 for start, end in spans(gets))
     assert asked < path.stat().st_size / 2  # the first range, the central directory, a block
+
+
+def test_the_next_range_is_fetched_while_this_one_is_read(tmp_path, bucket, gets):
+    """Two GETs in flight: once a zip member is being read in order, the range after the one
+    being inflated is already on its way (from S3 a GET waits tens of milliseconds before its
+    first byte). The ranges asked for tile the member without a gap or a repeat, and none goes
+    past the member's end (the central directory after it was read first, on its own)."""
+    import time
+
+    from costlib.sample import write_bill
+
+    path = write_bill(tmp_path / costlib.bill_name("012345678901", "2026-03"), month="2026-03",
+                      resources=40, seed=3)
+    bucket.put_object(Bucket=BUCKET, Key=path.name, Body=path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.infolist()[0]
+        start = info.header_offset + zipfile.sizeFileHeader + len(info.filename.encode()) + len(
+            info.extra)
+        end = start + info.compress_size
+    opened = files.open_source(f"s3://{BUCKET}/{path.name}")
+    raw = opened.stream._file  # (the S3 object under the inflater)
+    with opened.stream as stream:
+        stream.read(files.FIRST_RANGE * 4)  # past the first range: the member's first GETs
+        waited = 0.0
+        while not any(raw.tell() < lo < end for lo, _ in spans(gets)):  # not read yet
+            assert waited < 60, f"no GET ahead of the reader at {raw.tell()}: {gets}"
+            time.sleep(0.05)
+            waited += 0.05
+        while stream.read(1 << 20):
+            pass
+    member = sorted(span for span in spans(gets) if span[0] < end and span[1] >= files.FIRST_RANGE)
+    assert [lo for lo, _ in member[1:]] == [hi + 1 for _, hi in member[:-1]], member
+    assert member[-1][1] == end - 1 and len(set(member)) == len(member), (member, end)
 
 
 def test_an_object_rewritten_while_it_is_read_is_refused(bucket, monkeypatch):
