@@ -5,7 +5,6 @@ import os
 
 from setuptools import Extension, setup
 
-flags = [] if os.name == "nt" else ["-O3", "-std=c11", "-pthread"]
+flags = [] if os.name == "nt" else ["-O3", "-std=c11"]
 setup(ext_modules=[Extension("costlib._reduce", ["costlib/_reduce.c"], optional=True,
-                             extra_compile_args=flags,
-                             extra_link_args=[] if os.name == "nt" else ["-pthread"])])
+                             extra_compile_args=flags)])

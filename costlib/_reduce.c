@@ -8,8 +8,9 @@
  * dollars from its digits and the dates from their fixed offsets, checks every number and date
  * column, and adds the cost and a count to the row's key in a hash table; total rows are copied
  * whole, rows lasting over an hour kept one by one, each thing with where it was in the file.
- * The GIL is released while a piece is read; with threads=2 its two halves are read at once and
- * sums() puts them back in file order.
+ * The GIL is released while a piece is read: two threads may read pieces at once, each into a
+ * Work of its own (feed's `work`), naming each piece's place in the file (`number`); sums()
+ * puts the two Works' sums together in file order.
  *
  * It accepts only what it can prove well formed; on anything else (a byte that is not UTF-8, a
  * NUL, a quote inside an unquoted value or a line end inside a quoted one, a number or date not
@@ -17,8 +18,8 @@
  * int64, ...) feed() returns the reason as a string and the caller reads the file through the
  * one parser instead, which gives the answer or the canonical error. Meaning lives there; this is
  * only a faster way to the same sums. Once it has refused, every later feed() and sums() returns
- * the same reason (the rows before the refused one were summed already); a call from another
- * thread while a piece is read (without the GIL) raises RuntimeError.
+ * the same reason (the rows before the refused one were summed already); a feed into a Work that
+ * another thread is reading into (without the GIL), or sums() meanwhile, raises RuntimeError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -27,10 +28,6 @@
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
-#endif
-#if !defined(_WIN32) && __has_include(<pthread.h>)
-#include <pthread.h>
-#define HAVE_THREADS 1
 #endif
 
 enum {
@@ -145,16 +142,15 @@ typedef struct {
     unsigned char *escaped;
 } Work;
 
-/* The Python object: two Works when a piece is read on two threads (the second reads its second
- * half; sums() puts the two together in file order). */
+/* The Python object: two Works, so that two threads can read pieces at once (sums() puts the
+ * second's sums into the first's, in file order). */
 typedef struct {
     PyObject_HEAD
     Work w[2];
-    int threads, merged;
+    int merged;
     int ready;          /* set up in full (a failed __init__ leaves it unset) */
-    int busy;           /* a piece is being read, without the GIL (set and read with it) */
+    int busy[2];        /* a piece is being read into Work k, without the GIL (set and read with it) */
     const char *failed; /* why a piece or the sums were refused: every later call says it */
-    Py_ssize_t split;   /* pieces from this size on are read on two threads */
     int64_t pieces, rows;
 } Reducer;
 
@@ -470,6 +466,7 @@ static const char *table_add(Work *r, int64_t units, uint64_t pos) {
         if (e->hash == h && e->length == n && !memcmp(r->arena.data + e->key, key, n)) {
             if (__builtin_add_overflow(e->sum, units, &e->sum)) return "a sum past int64";
             e->count++;
+            if (pos < e->first) e->first = pos; /* (a piece from earlier in the file, read later) */
             return NULL;
         }
         at = (at + 1) & mask;
@@ -990,12 +987,10 @@ static int work_space(Work *w, int columns) {
 }
 
 static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"roles", "types", "limit", "threads", "split", NULL};
+    static char *names[] = {"roles", "types", "limit", NULL};
     PyObject *roles, *types;
-    Py_ssize_t limit, split = 1 << 18;
-    int threads = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOn|in", names, &roles, &types, &limit,
-                                     &threads, &split))
+    Py_ssize_t limit;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOn", names, &roles, &types, &limit))
         return -1;
     Work *w = &r->w[0];
     if (w->roles) {
@@ -1074,12 +1069,6 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
         PyErr_NoMemory();
         return -1;
     }
-    r->split = split < 2 ? 2 : split;
-#ifdef HAVE_THREADS
-    r->threads = threads >= 2 ? 2 : 1;
-#else
-    r->threads = 1;
-#endif
     r->ready = 1;
     return 0;
 }
@@ -1090,95 +1079,58 @@ static int usable(Reducer *r) {
         PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
         return 0;
     }
-    if (r->busy) {
+    if (r->busy[0] || r->busy[1]) {
         PyErr_SetString(PyExc_RuntimeError, "the Reducer is reading a piece on another thread");
         return 0;
     }
     return 1;
 }
 
-typedef struct {
-    Work *w;
-    const char *text, *end;
-    Seen *seen;
-    const char *problem;
-} Half;
-
-static void *read_half(void *arg) {
-    Half *h = arg;
-    h->problem = feed_piece(h->w, h->text, h->end, h->seen);
-    return NULL;
-}
-
-/* What the second half saw, added to the first's. */
-static void seen_add(Seen *into, const Seen *from) {
-    into->rows += from->rows;
-    into->aws |= from->aws;
-    if (from->min_start < into->min_start) into->min_start = from->min_start;
-    if (from->max_start > into->max_start) into->max_start = from->max_start;
-    if (from->min_end < into->min_end) into->min_end = from->min_end;
-    if (from->max_end > into->max_end) into->max_end = from->max_end;
-    if (into->months && from->months)
-        for (int m = 0; m < MONTHS; m++) into->months[m] += from->months[m];
-}
-
-static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
+static PyObject *Reducer_feed(Reducer *r, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"piece", "months", "number", "work", NULL};
     Py_buffer view;
-    int months = 0;
-    if (!usable(r)) return NULL;
-    if (r->merged) {
-        PyErr_SetString(PyExc_RuntimeError, "the sums are out: nothing more can be fed");
+    int months = 0, work = 0;
+    long long number = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|pLi", names, &view, &months, &number,
+                                     &work))
+        return NULL;
+    const char *refused = NULL;
+    if (!r->ready) refused = "the Reducer is not set up";
+    else if (work != 0 && work != 1) refused = "work is 0 or 1";
+    else if (r->busy[work]) refused = "the Reducer is reading a piece into that work on another thread";
+    else if (r->merged) refused = "the sums are out: nothing more can be fed";
+    if (refused) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_RuntimeError, refused);
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*|p", &view, &months)) return NULL;
+    if (number < 0) number = r->pieces;
+    if (number + 1 > r->pieces) r->pieces = number + 1;
     if (!r->failed && (uint64_t)view.len >= 1ULL << 33) r->failed = "a piece too large";
-    if (!r->failed && r->pieces >= 1LL << 30) r->failed = "too many pieces";
+    if (!r->failed && number >= 1LL << 30) r->failed = "too many pieces";
     if (r->failed) { /* (rows before it were summed already: nothing more is) */
         PyBuffer_Release(&view);
         return PyUnicode_FromString(r->failed);
     }
-    /* (rows and pieces counted within `base` stay apart: a row takes two bytes or more) */
-    const uint64_t base = (uint64_t)r->pieces++ << 33;
-    Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base};
-    Seen other = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, base | 1ULL << 32};
-    if (months && (!(seen.months = calloc(MONTHS, sizeof *seen.months)) ||
-                   !(other.months = calloc(MONTHS, sizeof *other.months)))) {
-        free(seen.months);
+    /* (rows and pieces counted within a position stay apart: a row takes two bytes or more) */
+    Seen seen = {0, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN, 0, NULL, (uint64_t)number << 33};
+    if (months && !(seen.months = calloc(MONTHS, sizeof *seen.months))) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
     const char *problem;
-    const char *text = view.buf, *end = text + view.len;
-    r->busy = 1; /* (other threads may call in while the GIL is released) */
+    r->busy[work] = 1; /* (other threads may call in while the GIL is released) */
     Py_BEGIN_ALLOW_THREADS
-    const char *middle = NULL;
-#ifdef HAVE_THREADS
-    if (r->threads > 1 && view.len >= r->split) {
-        /* (a cut inside a quoted value only makes the first half refuse: pass 1) */
-        const char *cut = memchr(text + view.len / 2, '\n', (size_t)(end - text - view.len / 2));
-        if (cut && cut + 1 < end) middle = cut + 1;
-    }
-    if (middle) {
-        pthread_t thread;
-        Half half = {&r->w[1], middle, end, &other, NULL};
-        if (pthread_create(&thread, NULL, read_half, &half)) {
-            middle = NULL;
-        } else {
-            problem = feed_piece(&r->w[0], text, middle, &seen);
-            pthread_join(thread, NULL);
-            if (!problem) problem = half.problem;
-            seen_add(&seen, &other);
-        }
-    }
-#endif
-    if (!middle) problem = feed_piece(&r->w[0], text, end, &seen);
+    problem = feed_piece(&r->w[work], view.buf, (const char *)view.buf + view.len, &seen);
     Py_END_ALLOW_THREADS
-    r->busy = 0;
+    r->busy[work] = 0;
     PyBuffer_Release(&view);
     PyObject *out = NULL;
     if (problem) {
-        r->failed = problem;
-        out = PyUnicode_FromString(problem);
+        if (!r->failed) r->failed = problem;
+        out = PyUnicode_FromString(r->failed);
+    } else if (r->failed) { /* (the other thread refused a piece meanwhile) */
+        out = PyUnicode_FromString(r->failed);
     } else {
         r->rows += seen.rows;
         PyObject *counts = PyDict_New();
@@ -1197,7 +1149,6 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args) {
         }
     }
     free(seen.months);
-    free(other.months);
     return out;
 }
 
@@ -1357,11 +1308,13 @@ fail:
 }
 
 static PyMethodDef Reducer_methods[] = {
-    {"feed", (PyCFunction)Reducer_feed, METH_VARARGS,
-     "feed(piece, months=False): read a piece of text ending at a line end; a dict of what "
-     "its charge rows held (rows, aws, min/max start and end, rows per month of their start "
-     "when asked), or a str saying why the piece is not for this reader (and, from then on, "
-     "every later call). RuntimeError while another thread's feed() reads."},
+    {"feed", (PyCFunction)(void (*)(void))Reducer_feed, METH_VARARGS | METH_KEYWORDS,
+     "feed(piece, months=False, number=None, work=0): read a piece of text ending at a line "
+     "end, the number-th of the file (None: the one after the last fed), into Work 0 or 1 (two "
+     "threads feed two Works at once); a dict of what its charge rows held (rows, aws, min/max "
+     "start and end, rows per month of their start when asked), or a str saying why the piece "
+     "is not for this reader (and, from then on, every later call). RuntimeError while another "
+     "thread's feed() reads into the same Work."},
     {"sums", (PyCFunction)Reducer_sums, METH_NOARGS,
      "sums(): the sums in the order their keys first appeared, the rows kept one by one, the "
      "total rows' lines, the rows of each record type, the rows."},
@@ -1372,9 +1325,8 @@ static PyTypeObject ReducerType = {
     .tp_name = "costlib._reduce.Reducer",
     .tp_basicsize = sizeof(Reducer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Reducer(roles, types, limit, threads=1, split=262144): sums a detailed bill's "
-              "charge rows per key; with threads=2, pieces of `split` bytes or more are read "
-              "in two halves at once.",
+    .tp_doc = "Reducer(roles, types, limit): sums a detailed bill's charge rows per key, on "
+              "one thread or two.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Reducer_init,
     .tp_dealloc = (destructor)Reducer_dealloc,

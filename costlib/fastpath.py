@@ -2,7 +2,10 @@
 
 :func:`costlib.read_condensed` hands a plain detailed bill (``.csv``, ``.csv.zip``, ``.csv.gz``
 with the DBR header) to :mod:`costlib._reduce`, which reads the text pieces of the one parser's
-reader thread in a single pass, without the GIL, and sums each key exactly in integer units.
+reader thread in a single pass, without the GIL, and sums each key exactly in integer units. Two
+threads take the pieces as they come (the second at a lower priority, so that on two cores it
+only uses what the inflating thread and the first leave), each into a table of its own; the
+tables are put together in file order at the end.
 It accepts only what it can prove well formed: on anything else (a number or date not written
 plainly, a byte that is not UTF-8, an unknown record type, a line too long, a date far from the
 month, a sum past int64, ...) the file is read again from its start through the one parser
@@ -20,8 +23,10 @@ built. :func:`status` says which path is in use, and why (``costlib info``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,12 +35,11 @@ from .layout import CLOUDCHECKR_RECORD_TYPES, CONTROL_RECORD_TYPES, FIRST_YEAR
 from .parsing import Header, Parsed, _Bad, _month_bounds, _TooLong
 
 ENV = "COSTLIB_COMPILED"  #: ``0`` turns the compiled path off
-#: Reading threads: with 2, each piece from :data:`SPLIT_BYTES` on is read in two halves at
-#: once. Only from 4 cores on: on 2, the inflating thread and pandas loading for the answers keep
-#: the second core busy, and two halves measured no faster than one (bench/README.md).
+#: Threads reading pieces, each into a table of its own (the file's inflating thread makes one
+#: more): two where there are two cores or more.
 THREADS = 2 if len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
-                   else range(os.cpu_count() or 1)) >= 4 else 1
-SPLIT_BYTES = 1 << 18
+                   else range(os.cpu_count() or 1)) >= 2 else 1
+HELPER_NICENESS = 10  #: how much lower the second reading thread's priority is
 #: The record types of charge rows the compiled path knows; any other hands over.
 CHARGE_TYPES = ("LineItem", *sorted(CLOUDCHECKR_RECORD_TYPES))
 #: How the last file offered went: ``"compiled"``, ``"handed over: <why>"`` or ``"not for this
@@ -94,30 +98,17 @@ def _condense(parsed: Parsed, condenser) -> bool | str | None:
     reducer = make_reducer(header, condenser.keys, parsed.limit)
     if reducer is None:
         return None
-    month = parsed.month
-    bounds = _month_bounds(month) if month else None
-    aws = None  # the first chunk's RecordId tells a CloudCheckr copy (as in the one parser)
-    try:
-        for piece in parsed.pieces():
-            if isinstance(piece, _TooLong):
-                return "a line too long"
-            seen = reducer.feed(piece, bounds is None)
-            parsed.release(piece)
-            if isinstance(seen, str):
-                return seen
-            if aws is None:
-                aws = seen["aws"]
-            if bounds is None:
-                if not seen["months"]:
-                    continue
-                month = _month(max(sorted(seen["months"].items()), key=lambda mc: mc[1])[0])
-                bounds = _month_bounds(month)
-            lo, hi = bounds
-            if (seen["min_start"] < lo or seen["max_start"] > hi or seen["min_end"] < lo
-                    or seen["max_end"] > hi):
-                return "a date far from the month"
-    except Exception as err:  # (a stream that fails: the one parser says it, in its words)
-        return f"the stream failed ({type(err).__name__})"
+    reading = _Reading(parsed, reducer)
+    reading.run(0, until_settled=True)  # (the first pieces tell the month and the file's kind)
+    if THREADS > 1 and not reading.problem:
+        helper = threading.Thread(target=reading.help, name="costlib-reduce")
+        helper.start()
+        reading.run(0)
+        helper.join()
+    else:
+        reading.run(0)
+    if reading.problem:
+        return reading.problem
     got = reducer.sums()
     if isinstance(got, str):
         return got
@@ -133,10 +124,73 @@ def _condense(parsed: Parsed, condenser) -> bool | str | None:
                 counts[t] for t in CONTROL_RECORD_TYPES):
             return "total rows read otherwise by the one parser"
         condenser._keep_controls(chunk, np.arange(chunk.rows))
-    cloudcheckr = bool(aws) or any(counts[t] for t in CLOUDCHECKR_RECORD_TYPES)
-    parsed.settle(got["rows"], "cloudcheckr" if cloudcheckr else "dbr", month)
+    cloudcheckr = bool(reading.aws) or any(counts[t] for t in CLOUDCHECKR_RECORD_TYPES)
+    parsed.settle(got["rows"], "cloudcheckr" if cloudcheckr else "dbr", reading.month)
     condenser.load(got["sums"], got["singles"])
     return True
+
+
+class _Reading:
+    """The pieces of one file fed to one reducer by one thread or two, each piece into the
+    feeding thread's own table, numbered in file order; the first problem stops both."""
+
+    def __init__(self, parsed: Parsed, reducer) -> None:
+        self.parsed, self.reducer = parsed, reducer
+        self.pieces, self.taking = parsed.pieces(), threading.Lock()
+        self.number = 0
+        self.month = parsed.month
+        self.bounds = _month_bounds(self.month) if self.month else None
+        self.aws: bool | None = None  # the first piece's RecordId tells a CloudCheckr copy
+        self.problem: str | None = None
+
+    def run(self, work: int, until_settled: bool = False) -> None:
+        """Feed pieces into table ``work`` until none is left (or, ``until_settled``, until
+        the month and the file's kind are known), or a problem is found."""
+        while not self.problem and not (until_settled and self.settled):
+            try:
+                with self.taking:
+                    piece, number = next(self.pieces, None), self.number
+                    self.number += 1
+                if piece is None:
+                    return
+                if isinstance(piece, _TooLong):
+                    self.problem = "a line too long"
+                    return
+                seen = self.reducer.feed(piece, self.bounds is None, number, work)
+                self.parsed.release(piece)
+            except Exception as err:  # (a stream that fails: the one parser says it, in its words)
+                self.problem = self.problem or f"the stream failed ({type(err).__name__})"
+                return
+            if isinstance(seen, str):
+                self.problem = self.problem or seen
+                return
+            self._check(seen)
+
+    def help(self) -> None:
+        """:meth:`run` into table 1, at a lower priority: on two cores the thread inflating the
+        file and the first reducer come first, this one takes what time they leave."""
+        with contextlib.suppress(AttributeError, OSError):  # (Linux only: per thread)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HELPER_NICENESS)
+        self.run(1)
+
+    @property
+    def settled(self) -> bool:
+        return self.aws is not None and self.bounds is not None
+
+    def _check(self, seen: dict) -> None:
+        """The month (from the first rows, where the file's name does not say it), and every
+        row's dates near it."""
+        if self.aws is None:
+            self.aws = seen["aws"]
+        if self.bounds is None:
+            if not seen["months"]:
+                return
+            self.month = _month(max(sorted(seen["months"].items()), key=lambda mc: mc[1])[0])
+            self.bounds = _month_bounds(self.month)
+        lo, hi = self.bounds
+        if (seen["min_start"] < lo or seen["max_start"] > hi or seen["min_end"] < lo
+                or seen["max_end"] > hi):
+            self.problem = self.problem or "a date far from the month"
 
 
 #: The record types the reducer knows, charges then totals, in the order ``sums()`` counts them.
@@ -167,7 +221,7 @@ def make_reducer(header: Header, keys: Sequence[str], limit: int):
                                     "UsageEndDate": _reduce.END}.get(column, 0)
         roles.append(role)
     types = [(t.encode(), t in CONTROL_RECORD_TYPES) for t in TYPES]
-    return _reduce.Reducer(roles, types, limit, THREADS, SPLIT_BYTES)
+    return _reduce.Reducer(roles, types, limit)
 
 
 def _month(index: int) -> str:

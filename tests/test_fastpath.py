@@ -51,9 +51,8 @@ def text(rows: list[list[str]], header: list[str] = HEADER) -> str:
 
 @pytest.fixture(params=[1, 2], ids=["one thread", "two threads"])
 def threads(request, monkeypatch) -> int:
-    """The compiled path reading on one thread, or on two with every piece cut in halves."""
+    """The compiled path reading on one thread, or on two, each into a table of its own."""
     monkeypatch.setattr(fastpath, "THREADS", request.param)
-    monkeypatch.setattr(fastpath, "SPLIT_BYTES", 100)
     return request.param
 
 
@@ -402,13 +401,13 @@ def test_a_pipe_goes_the_general_way_for_it_cannot_be_read_again(tmp_path):
 
 # --- the reducer itself, used directly ---------------------------------------------------------
 
-def reducer(threads: int = 1, split: int = 1 << 18, limit: int = 1 << 20):
+def reducer(limit: int = 1 << 20):
     """A bare :class:`costlib._reduce.Reducer` of three columns: the record type, a key, the
     cost, and a fourth column it ignores."""
     from costlib import _reduce
 
     roles = [_reduce.RTYPE, _reduce.KEY, _reduce.NUM | _reduce.COST, 0]
-    return _reduce.Reducer(roles, [(b"LineItem", False)], limit, threads, split)
+    return _reduce.Reducer(roles, [(b"LineItem", False)], limit)
 
 
 def run_python(script: str) -> subprocess.CompletedProcess:
@@ -426,13 +425,50 @@ def test_a_reducer_that_refused_a_piece_refuses_every_later_call_the_same_way():
     assert r.sums() == "an unknown record type"
 
 
-def test_sums_past_int64_only_once_the_halves_are_put_together_are_refused_every_time():
-    r = reducer(threads=2, split=2)  # (two halves: the first row, then the two others)
-    piece = (b"LineItem,k,900000000," + b"x" * 100 + b"\nLineItem,k,900000000,\n"
-             b"LineItem,z,1,\n")
-    assert isinstance(r.feed(piece), dict)
+def test_sums_past_int64_only_once_the_two_tables_are_put_together_are_refused_every_time():
+    r = reducer()
+    assert isinstance(r.feed(b"LineItem,k,900000000,\n", number=0, work=0), dict)
+    assert isinstance(r.feed(b"LineItem,k,900000000,\nLineItem,z,1,\n", number=1, work=1),
+                      dict)
     assert r.sums() == "a sum past int64"
-    assert r.sums() == "a sum past int64"  # (not the first half's sums alone)
+    assert r.sums() == "a sum past int64"  # (not the first table's sums alone)
+
+
+def test_pieces_read_into_two_tables_in_any_order_sum_as_read_in_order():
+    """Two threads feed pieces as they come, each into its own table: the sums come out in the
+    order their keys first appear in the file, the rows kept one by one and the total rows in
+    file order, whichever table read which piece and in whatever order they were read."""
+    import random
+
+    from costlib import _reduce
+
+    roles = [_reduce.RTYPE, _reduce.KEY, _reduce.NUM | _reduce.COST,
+             _reduce.DATE | _reduce.START | _reduce.KEY, _reduce.DATE | _reduce.END]
+    types = [(b"LineItem", False), (b"InvoiceTotal", True)]
+    rng = random.Random(7)
+    pieces = []
+    for p in range(40):
+        lines = []
+        for _ in range(rng.randrange(1, 30)):
+            kind = rng.choice([b"LineItem"] * 8 + [b"InvoiceTotal"])
+            start = rng.randrange(28 * 24)
+            hours = rng.choice([1, 1, 1, 5])  # (a row over an hour is kept one by one)
+            lines.append(b"%s,k%d,%d.%02d,2026-02-%02d %02d:00:00,2026-02-%02d %02d:00:00\n" % (
+                kind, rng.randrange(12), rng.randrange(-5, 50), rng.randrange(100),
+                start // 24 + 1, start % 24, (start + hours) // 24 + 1 if start + hours < 672
+                else 28, (start + hours) % 24 if start + hours < 672 else 23))
+        pieces.append(b"".join(lines))
+    one = _reduce.Reducer(roles, types, 1 << 20)
+    for piece in pieces:
+        assert isinstance(one.feed(piece), dict)
+    expected = one.sums()
+    for seed in range(5):
+        order = list(enumerate(pieces))
+        random.Random(seed).shuffle(order)
+        two = _reduce.Reducer(roles, types, 1 << 20)
+        for number, piece in order:
+            assert isinstance(two.feed(piece, number=number, work=number % 2 ^ seed % 2), dict)
+        assert two.sums() == expected, seed
 
 
 def test_a_reducer_whose_set_up_failed_cannot_be_fed():
@@ -492,8 +528,7 @@ print("ok")
     (b'LineItem,a"b"c,1,\n', "a quote inside an unquoted value"),
 ])
 def test_a_malformed_quoted_value_is_refused_in_the_careful_reader_s_words(line, why):
-    for threads in (1, 2):
-        assert reducer(threads, split=2).feed(b"LineItem,k,1,\n" + line) == why
+    assert reducer().feed(b"LineItem,k,1,\n" + line) == why
 
 
 def test_a_buffer_changed_while_it_is_read_never_makes_the_reducer_read_out_of_bounds():
