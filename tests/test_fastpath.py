@@ -447,7 +447,7 @@ def test_pieces_read_into_two_tables_in_any_order_sum_as_read_in_order():
     types = [(b"LineItem", False), (b"InvoiceTotal", True)]
     rng = random.Random(7)
     pieces = []
-    for p in range(40):
+    for _ in range(40):
         lines = []
         for _ in range(rng.randrange(1, 30)):
             kind = rng.choice([b"LineItem"] * 8 + [b"InvoiceTotal"])
