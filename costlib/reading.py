@@ -230,6 +230,7 @@ class _Table:
         table = bill.__dict__.get(self.name)
         if table is None:
             table = bill.__dict__[self.name] = frame_of(getattr(bill, self.arrays))
+            bill.__dict__[f"{self.name}_made"] = True  # (the arrays stay the answers' source)
         return table
 
     def __set__(self, bill, table) -> None:
@@ -281,13 +282,15 @@ class CondensedBill(Bill):
     def _from_arrays(self, table: str) -> bool:
         """Whether the answers read ``table`` from the numpy columns: no DataFrame was given."""
         arrays = self.arrays if table == "items" else self.control_arrays
-        return arrays is not None and self.__dict__.get(f"_{table}") is None
+        return arrays is not None and (self.__dict__.get(f"_{table}") is None
+                                       or self.__dict__.get(f"_{table}_made", False))
 
     def _rows(self, keep: np.ndarray) -> CondensedBill:
         rows = None if self.rows is None else self.rows[keep]
         if not self._from_arrays("items"):
             return dataclasses.replace(super()._rows(keep), rows=rows)
-        return dataclasses.replace(self, items=None, controls=self.__dict__.get("_controls"),
+        controls = None if self._from_arrays("controls") else self.controls
+        return dataclasses.replace(self, items=None, controls=controls,
                                    arrays={c: v[keep] for c, v in self.arrays.items()},
                                    units=self.cost_units[keep], rows=rows)
 

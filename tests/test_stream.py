@@ -420,3 +420,22 @@ print(code, "pandas" in sys.modules, file=sys.stderr)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stderr.strip().splitlines()[-1] == "0 False", done.stderr
     assert "Spend per user" in done.stdout or '"users"' in done.stdout
+
+
+def test_a_condensed_bill_answers_from_its_columns_or_from_a_table_put_in_their_place():
+    """The answers read a condensed bill's numpy columns; the DataFrame made from them when
+    ``items`` is first asked for changes nothing, and a table a user puts in its place
+    (``dataclasses.replace``) is what the answers then read."""
+    import dataclasses
+
+    bill = read_condensed(costlib.sample_path())
+    before = report(bill).as_dict()
+    assert len(bill.items) == len(bill.cost_units)  # the DataFrame, made now
+    assert report(bill).as_dict() == before
+    one = bill.only("LinkedAccountId", "012345678902")
+    assert one.line_items == len(costlib.read(costlib.sample_path()).only(
+        "LinkedAccountId", "012345678902").items)
+    assert set(one.column("LinkedAccountId")) == {"012345678902"}
+    mine = dataclasses.replace(bill, items=bill.items.iloc[:10].reset_index(drop=True))
+    assert len(mine.column("BlendedCost")) == 10
+    assert costlib.spend(mine).total == pytest.approx(bill.items["BlendedCost"][:10].sum())
