@@ -101,10 +101,17 @@ def _condense(parsed: Parsed, condenser) -> bool | str | None:
     reading = _Reading(parsed, reducer)
     reading.run(0, until_settled=True)  # (the first pieces tell the month and the file's kind)
     if THREADS > 1 and not reading.problem:
-        helper = threading.Thread(target=reading.help, name="costlib-reduce")
+        # (daemon, and stopped and joined whatever happens here: a KeyboardInterrupt left
+        # it blocked for ever on the reader thread's queue once the file was closed)
+        helper = threading.Thread(target=reading.help, name="costlib-reduce", daemon=True)
         helper.start()
-        reading.run(0)
-        helper.join()
+        try:
+            reading.run(0)
+        except BaseException:
+            reading.problem = reading.problem or "interrupted"
+            raise
+        finally:
+            helper.join()
     else:
         reading.run(0)
     if reading.problem:

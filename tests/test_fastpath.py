@@ -562,3 +562,39 @@ print("ok")
 """
     done = run_python(script)
     assert done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_an_interrupted_read_stops_the_second_reading_thread_too(tmp_path):
+    """Ctrl-C (a KeyboardInterrupt in the main thread) while two threads read: the read stops
+    and the process ends, rather than waiting for ever on the second thread, left blocked on
+    the reader thread's queue once the file is closed."""
+    rows = [row(cost=f"{i % 13}.{i:08d}", owner=f"u{i % 7}", record_id=str(i),
+                start=f"2026-03-{1 + i % 28:02d} {i % 24:02d}:00:00",
+                end=f"2026-03-{1 + i % 28:02d} {i % 24:02d}:59:59") for i in range(4000)]
+    path = tmp_path / NAME
+    path.write_text(text(rows))
+    script = f"""
+import threading
+from costlib import fastpath
+from costlib.reading import read_condensed
+fastpath.THREADS = 2
+check, seen = fastpath._Reading._check, []
+def interrupted(self, piece):
+    check(self, piece)
+    if threading.current_thread() is threading.main_thread() and self.settled:
+        seen.append(1)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+fastpath._Reading._check = interrupted
+try:
+    read_condensed({str(path)!r}, chunk_bytes=1000)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              cwd=ROOT, timeout=60,
+                              env={k: v for k, v in os.environ.items() if k != fastpath.ENV})
+    except subprocess.TimeoutExpired as err:
+        raise AssertionError(f"the process never ended: {err.stdout!r} {err.stderr!r}") from None
+    assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr
