@@ -488,9 +488,10 @@ class S3Object(io.RawIOBase):
             self._cached, self._cached_at, at = self.head, 0, self._pos  # the first range
         if not 0 <= at < len(self._cached):
             in_order = self._pos == self._cached_at + len(self._cached)
-            self._cached_at, at = self._pos, 0
+            # (kept as it was should the GET fail: a read there again asks again)
             self._cached = self._fetched_ahead(self._pos) or self._fetch(
                 self._pos, self._span(self._pos, want))
+            self._cached_at, at = self._pos, 0
             if in_order:
                 self._fetch_ahead(self._pos + len(self._cached))
         data = memoryview(self._cached)[at : at + want]

@@ -439,3 +439,23 @@ def test_a_condensed_bill_answers_from_its_columns_or_from_a_table_put_in_their_
     mine = dataclasses.replace(bill, items=bill.items.iloc[:10].reset_index(drop=True))
     assert len(mine.column("BlendedCost")) == 10
     assert costlib.spend(mine).total == pytest.approx(bill.items["BlendedCost"][:10].sum())
+
+
+def test_a_read_after_a_failed_get_never_gives_the_previous_range_s_bytes(bucket, monkeypatch):
+    """A GET that fails (here: the object rewritten) leaves the object where it was: reading
+    there again asks again (and fails again), rather than handing out the bytes of the range
+    read before as if they were the ones asked for."""
+    import random
+
+    monkeypatch.setattr(files, "FIRST_RANGE", 1 << 10)
+    body = random.Random(2).randbytes(100_000)
+    bucket.put_object(Bucket=BUCKET, Key="bill.csv", Body=body)
+    raw = files.S3Object(f"s3://{BUCKET}/bill.csv")
+    assert raw.read(1 << 10) == body[: 1 << 10]
+    bucket.put_object(Bucket=BUCKET, Key="bill.csv", Body=b"y" * len(body))
+    for _ in range(2):
+        with pytest.raises(costlib.BillNotFoundError, match="changed while it was read"):
+            raw.read(10)
+    assert raw.tell() == 1 << 10
+    bucket.put_object(Bucket=BUCKET, Key="bill.csv", Body=body)  # (the same ETag again)
+    assert raw.read(10) == body[1 << 10 : (1 << 10) + 10]
