@@ -100,20 +100,22 @@ def _condense(parsed: Parsed, condenser) -> bool | str | None:
         return None
     reading = _Reading(parsed, reducer)
     reading.run(0, until_settled=True)  # (the first pieces tell the month and the file's kind)
-    if THREADS > 1 and not reading.problem:
-        # (daemon, and stopped and joined whatever happens here: a KeyboardInterrupt left
-        # it blocked for ever on the reader thread's queue once the file was closed)
-        helper = threading.Thread(target=reading.help, name="costlib-reduce", daemon=True)
-        helper.start()
-        try:
-            reading.run(0)
-        except BaseException:
-            reading.problem = reading.problem or "interrupted"
-            raise
-        finally:
-            helper.join()
-    else:
+    # (daemon, and stopped and joined whatever happens here: a KeyboardInterrupt left it
+    # blocked for ever on the reader thread's queue once the file was closed)
+    helper = threading.Thread(target=reading.help, name="costlib-reduce", daemon=True)
+    try:
+        if THREADS > 1 and not reading.problem:
+            helper.start()
+    except RuntimeError:  # (no thread to be had: one reads it all)
+        pass
+    try:
         reading.run(0)
+    except BaseException:
+        reading.problem = reading.problem or "interrupted"
+        raise
+    finally:
+        if helper.is_alive():
+            helper.join()
     if reading.problem:
         return reading.problem
     got = reducer.sums()

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import costlib
-from conftest import CONFORMANCE, ROOT, conformance, run_cli
+from conftest import CONFORMANCE, ROOT, conformance, run_cli, sample
 from costlib import fastpath
 from costlib.cli import main
 from costlib.reading import read_condensed
@@ -598,3 +599,20 @@ except KeyboardInterrupt:
     except subprocess.TimeoutExpired as err:
         raise AssertionError(f"the process never ended: {err.stdout!r} {err.stderr!r}") from None
     assert done.returncode == 0 and done.stdout.strip() == "interrupted", done.stderr
+
+
+def test_without_a_second_thread_one_reads_it_all(samples, monkeypatch):
+    """A process out of threads (``can't start new thread``) still answers, on one thread."""
+    monkeypatch.setattr(fastpath, "THREADS", 2)
+    real = threading.Thread.start
+
+    def refused(self):
+        if self.name == "costlib-reduce":
+            raise RuntimeError("can't start new thread")
+        real(self)
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    path = sample(samples, "tags-2026-02")
+    bill = read_condensed(path, chunk_bytes=20_000)
+    assert fastpath.last == "compiled"
+    assert costlib.report(bill).as_dict() == costlib.report(costlib.read(path)).as_dict()
