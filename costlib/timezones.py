@@ -40,7 +40,7 @@ def instant(when: When, tz: str = UTC) -> np.datetime64:
     """
     import pandas as pd
 
-    zone(tz)
+    here = zone(tz)  # (the zone itself, not its name: pandas 2.2 would read a name with pytz)
     try:
         stamp = pd.Timestamp(when)
     except (ValueError, TypeError):
@@ -52,7 +52,7 @@ def instant(when: When, tz: str = UTC) -> np.datetime64:
         raise OptionError(f"{when!r} is out of range (dates from {FIRST_YEAR} to "
                           f"{END_YEAR - 1})")
     if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        stamp = stamp.tz_localize(here, ambiguous=True, nonexistent="shift_forward")
     return stamp.tz_convert(UTC).tz_localize(None).to_datetime64().astype("datetime64[ns]")
 
 

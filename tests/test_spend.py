@@ -45,6 +45,8 @@ def test_local_days_and_their_starts_agree_with_pandas(tz):
     (no pandas for the report); pandas' own localisation (a doubled midnight: the first; a
     midnight that never happens: the switch) agrees across years of switches, including zones
     that switch at midnight (Santiago, Havana, Beirut) or by half an hour (Lord Howe)."""
+    from zoneinfo import ZoneInfo
+
     import pandas as pd
 
     from costlib.timezones import day_starts, local_days
@@ -52,12 +54,12 @@ def test_local_days_and_their_starts_agree_with_pandas(tz):
     for year in (1971, 2011, 2026, 2038, 2150):
         days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-02"))
         local = pd.DatetimeIndex(np.append(days, days[-1] + 1).astype("datetime64[ns]"))
-        expected = local.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        expected = local.tz_localize(ZoneInfo(tz), ambiguous=True, nonexistent="shift_forward")
         expected = expected.tz_convert("UTC").tz_localize(None).to_numpy()
         assert (day_starts(days, tz) == expected).all(), (tz, year)
         for first, last in [(f"{year}-03-05T07:59:59.999999999", f"{year}-11-01T08:30"),
                             (f"{year}-12-31T23:59:59", f"{year}-12-31T23:59:59")]:
-            lo, hi = (pd.Timestamp(t).tz_localize("UTC").tz_convert(tz).date()
+            lo, hi = (pd.Timestamp(t).tz_localize("UTC").tz_convert(ZoneInfo(tz)).date()
                       for t in (first, last))
             assert local_days(np.datetime64(first), np.datetime64(last), tz).tolist() == list(
                 pd.date_range(lo, hi).date), (tz, first)
@@ -174,3 +176,16 @@ def test_sums_are_exact_where_floats_drift():
     assert costlib.blended_total(bill) == 1.0
     tiny = tiny_bill([("2026-03-01 00:00:00", "2026-03-01 01:00:00", "1.92e-08", "a")] * 3)
     assert costlib.spend(tiny).total_units == 576
+
+
+@pytest.mark.parametrize("when, utc", [("2038-07-01 12:00", "2038-07-01T19:00"),
+                                       ("2150-01-15", "2150-01-15T08:00"),
+                                       ("2026-03-08 02:30", "2026-03-08T10:00")])
+def test_a_time_given_in_a_zone_is_read_by_the_same_rules_as_the_days(when, utc):
+    """Times typed in (``--start``, ``--end``) and the local days come from one source of time
+    zone rules, zoneinfo: pandas 2.2 would read a zone's name with pytz, whose rules stop in
+    2037 (summer 2038 in Seattle came out as winter). A time inside the spring-forward gap
+    moves to the switch, as a day's start does."""
+    from costlib.timezones import instant
+
+    assert instant(when, "America/Los_Angeles") == np.datetime64(utc, "ns")
