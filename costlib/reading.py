@@ -465,12 +465,15 @@ class _Condenser:
         order = [c for c in header.columns if c in columns]
         items = typed(header, {c: columns[c] for c in [*order, *(
             c for c in columns if c not in order)]})
-        controls = typed(header, {c: np.concatenate(v) if v else np.zeros(
-            0, np.int64 if c in header.dates else object) for c, v in self.controls.items()})
+        controls = {c: np.concatenate(v) if v else np.zeros(
+            0, np.int64 if c in header.dates else object) for c, v in self.controls.items()}
+        control_units = money.concat(self.control_units)
+        if header.cost not in controls:  # (a cost worked out per row: as read() adds it)
+            controls[header.cost] = money.to_dollars(control_units)
+        controls = typed(header, controls)
         return _bill(CondensedBill, parsed, items, controls, items=None, controls=None,
                      arrays=items, control_arrays=controls, units=units,
-                     control_units=money.concat(self.control_units), file_tags=file_tags,
-                     rows=counts)
+                     control_units=control_units, file_tags=file_tags, rows=counts)
 
 
 class _Codes:

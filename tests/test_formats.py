@@ -267,6 +267,15 @@ def test_the_amortized_cost_follows_awss_rule_row_by_row(tmp_path, reader):
     assert unblended.total == pytest.approx(2682.58, abs=1e-9)
 
 
+@pytest.mark.parametrize("reader", [costlib.read, costlib.read_condensed])
+def test_a_cost_worked_out_per_row_is_a_column_of_the_total_rows_too(tmp_path, reader):
+    """The amortized cost is no column of the file: both readers add it, to the total rows as
+    well (none here), so that the bill shows itself and sums its total rows like any other."""
+    bill = reader(amortized_month(tmp_path), cost="amortized")
+    assert len(bill.control_cost_units) == 0 and "AmortizedCost" in bill.controls.columns
+    assert "0 control rows" in repr(bill)
+
+
 def test_the_amortized_cost_is_in_the_json_and_refused_where_no_format_has_it(tmp_path):
     data = json.loads(run_cli("report", str(amortized_month(tmp_path)), "--cost", "amortized",
                               "--json", "--quiet").stdout)
