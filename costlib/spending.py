@@ -177,7 +177,7 @@ def user_labels(bill: Bill, tags: Sequence[str], *, strict: bool = True) -> np.n
         have = ", ".join(bill.tags) or "none"
         raise OptionError(f"{bill.name}: no tag column {' or '.join(tags)} "
                           f"(tags in this file: {have})")
-    rows = len(bill.cost_units)
+    rows = len(bill.column(bill.cost_column))
     labels = np.full(rows, UNTAGGED, dtype=object)
     unset = np.ones(rows, bool)
     for tag in present:
