@@ -1073,13 +1073,13 @@ static int Reducer_init(Reducer *r, PyObject *args, PyObject *kwargs) {
     return 0;
 }
 
-/* Whether the Reducer may be used now (else a RuntimeError is set). */
-static int usable(Reducer *r) {
+/* Whether the Reducer may be used now, for Work `work` (-1: both), else a RuntimeError is set. */
+static int usable(Reducer *r, int work) {
     if (!r->ready) {
         PyErr_SetString(PyExc_RuntimeError, "the Reducer is not set up");
         return 0;
     }
-    if (r->busy[0] || r->busy[1]) {
+    if (work < 0 ? r->busy[0] || r->busy[1] : r->busy[work]) {
         PyErr_SetString(PyExc_RuntimeError, "the Reducer is reading a piece on another thread");
         return 0;
     }
@@ -1094,14 +1094,11 @@ static PyObject *Reducer_feed(Reducer *r, PyObject *args, PyObject *kwargs) {
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|pLi", names, &view, &months, &number,
                                      &work))
         return NULL;
-    const char *refused = NULL;
-    if (!r->ready) refused = "the Reducer is not set up";
-    else if (work != 0 && work != 1) refused = "work is 0 or 1";
-    else if (r->busy[work]) refused = "the Reducer is reading a piece into that work on another thread";
-    else if (r->merged) refused = "the sums are out: nothing more can be fed";
-    if (refused) {
+    const char *refused = work != 0 && work != 1 ? "work is 0 or 1"
+                          : r->merged ? "the sums are out: nothing more can be fed" : NULL;
+    if (refused) PyErr_SetString(PyExc_RuntimeError, refused);
+    if (refused || !usable(r, work)) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_RuntimeError, refused);
         return NULL;
     }
     if (number < 0) number = r->pieces;
@@ -1246,7 +1243,7 @@ static int by_line(const void *a, const void *b) {
 
 static PyObject *Reducer_sums(Reducer *r, PyObject *Py_UNUSED(ignored)) {
     Work *w = &r->w[0];
-    if (!usable(r)) return NULL;
+    if (!usable(r, -1)) return NULL;
     if (!r->failed && !r->merged) {
         r->merged = 1;
         r->failed = merge(w, &r->w[1]);
@@ -1309,8 +1306,8 @@ fail:
 
 static PyMethodDef Reducer_methods[] = {
     {"feed", (PyCFunction)(void (*)(void))Reducer_feed, METH_VARARGS | METH_KEYWORDS,
-     "feed(piece, months=False, number=None, work=0): read a piece of text ending at a line "
-     "end, the number-th of the file (None: the one after the last fed), into Work 0 or 1 (two "
+     "feed(piece, months=False, number=-1, work=0): read a piece of text ending at a line "
+     "end, the number-th of the file (-1: the one after the last fed), into Work 0 or 1 (two "
      "threads feed two Works at once); a dict of what its charge rows held (rows, aws, min/max "
      "start and end, rows per month of their start when asked), or a str saying why the piece "
      "is not for this reader (and, from then on, every later call). RuntimeError while another "
