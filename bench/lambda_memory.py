@@ -16,7 +16,6 @@ import argparse
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,18 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a clone without installing
+sys.path.insert(0, str(ROOT / "bench"))
+from run import start_moto  # noqa: E402 (bench/ is not a package)
+
 BUCKET = "copydbr"
 MONTH = "2026-03"
 DAYS = 28
 DAY = "2026-03-20"
 SENDER = "costnotify@example.org"
 LIMIT_MB = 512
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_month(rows: int, folder: Path) -> tuple[Path, int]:
@@ -101,26 +97,17 @@ def main() -> int:
         print(json.dumps(child(args.tracemalloc)))
         return 0
 
-    port = free_port()
+    server, port = start_moto()
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "placeholder-for-moto",
            "AWS_SECRET_ACCESS_KEY": "placeholder-for-moto"}
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         os.environ.update({k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
                                                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
         import boto3
-        from botocore.exceptions import EndpointConnectionError
 
         s3 = boto3.client("s3")
-        for _ in range(100):
-            try:
-                s3.list_buckets()
-                break
-            except EndpointConnectionError:
-                time.sleep(0.1)
         s3.create_bucket(Bucket=BUCKET)
         boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         with tempfile.TemporaryDirectory() as folder:

@@ -28,10 +28,12 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +137,28 @@ def say_agreement(answers: dict[str, dict], indent: str = "  ") -> list[str]:
     for problem in problems:
         print(f"{indent}  {problem}")
     return problems
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto() -> tuple[subprocess.Popen, int]:
+    """moto's S3 + SES server in a process of its own on a free loopback port (its memory not
+    counted), once it answers; the caller kills it."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return server, port
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit("moto's server did not start")
 
 
 def available(approach: str) -> bool:

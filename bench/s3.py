@@ -19,42 +19,25 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ROOT, answer, month, run_once, say_agreement  # noqa: E402
+from run import (  # noqa: E402
+    ROOT,
+    answer,
+    free_port,
+    month,
+    run_once,
+    say_agreement,
+    start_moto,
+)
 
 BUCKET = "copydbr"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto() -> tuple[subprocess.Popen, int]:
-    """moto's server on a free loopback port, once it answers."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-            return server, port
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    raise SystemExit("moto's server did not start")
 
 
 def start_relay(target: int, latency: float, rate: float) -> int:
@@ -141,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.mbps:g} MB/s a connection; {args.rounds} rounds")
             times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in checkouts}
             answers = {}
+            os.environ.update(env)  # (run_once passes the environment on)
             for r in range(args.rounds):
                 order = list(checkouts)
                 random.shuffle(order)
                 for name in order:
-                    os.environ.update(env)
                     wall, cpu, peak, out, _ = run_once(
                         [sys.executable, "-m", "costlib.cli", "report", url, "--json", "-q"],
                         checkouts[name])
@@ -153,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                     times[name].append((wall, cpu, peak))
                     print(f"  round {r + 1} {name:<5} {wall:6.2f} s {cpu:6.2f} CPU s "
                           f"{peak:6.0f} MiB")
-            for line in say_agreement(answers):
-                print(line)
+            problems = say_agreement(answers)
             print(f"  {'':<5} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9}  (medians)")
             for name, runs in times.items():
                 print(f"  {name:<5} {statistics.median(t[0] for t in runs):7.2f} "
@@ -166,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  this / base, wall, paired: {ratio:.2f}")
         finally:
             server.kill()
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
