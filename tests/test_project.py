@@ -123,7 +123,6 @@ assert "numpy" not in sys.modules, "costlib.cli imports numpy"
 sys.argv = ["costlib", "report", "--json", "-q"]
 os.environ.pop("OPENBLAS_NUM_THREADS", None)
 import costlib.cli as cli
-real = cli.main
 def main(argv):
     print(os.environ.get("OPENBLAS_NUM_THREADS"), "numpy" in sys.modules, file=sys.stderr)
     return 0
