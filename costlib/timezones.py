@@ -96,8 +96,8 @@ def day_starts(days: np.ndarray, tz: str = UTC) -> np.ndarray:
     """
     here = zone(tz)
     edges = np.append(days, days[-1] + 1) if len(days) else np.asarray(days, "datetime64[D]")
-    # (a local time in a switch's gap, with fold 0, reads with the offset from before it: its
-    # UTC instant is the switch itself)
+    # (a midnight skipped by a switch at midnight, with fold 0, reads with the offset from
+    # before it: its UTC instant is the switch itself)
     starts = [dt.datetime.combine(day, dt.time(), here).astimezone(dt.UTC).replace(tzinfo=None)
               for day in edges.astype("datetime64[D]").tolist()]
     return np.array(starts, "datetime64[ns]")
