@@ -135,8 +135,11 @@ typedef struct {
     Control *control_lines;
     size_t n_controls, cap_controls;
     Bytes scratch;                   /* one row's key */
-    uint64_t *ends_mask, *odd_mask;  /* a piece's marks, 64 bytes a word */
+    uint64_t *ends_mask, *odd_mask;  /* a piece's marks, 64 bytes a word: field ends, odd quotes */
+    uint64_t *lines_mask;            /* and newlines */
     size_t n_marks;
+    int any_cr;                      /* the piece holds a carriage return */
+    uint32_t *flat, *flat_lines;     /* field ends and newlines as offsets, a window at a time */
     /* per row */
     const char **starts, **ends;
     unsigned char *escaped;
@@ -709,7 +712,7 @@ static const char *take_row(Work *r, const char *line, const char *stop, Seen *s
 /* One 64-byte block's quotes, commas, line ends, and bytes that are not plain ASCII (NUL or
  * past 0x7F: those blocks are checked one character at a time). */
 typedef struct {
-    uint64_t quotes, commas, lines, unusual;
+    uint64_t quotes, commas, lines, cr, unusual; /* (lines: the newlines) */
 } Block;
 
 #define BLOCK_SSE2(b, out)                                                                    \
@@ -717,14 +720,14 @@ typedef struct {
         const __m128i q_ = _mm_set1_epi8('"'), c_ = _mm_set1_epi8(','),                       \
                       l_ = _mm_set1_epi8('\n'), r_ = _mm_set1_epi8('\r'),                     \
                       z_ = _mm_setzero_si128();                                               \
-        (out).quotes = (out).commas = (out).lines = (out).unusual = 0;                        \
+        (out).quotes = (out).commas = (out).lines = (out).cr = (out).unusual = 0;             \
         for (int k_ = 0; k_ < 4; k_++) {                                                      \
             __m128i v_ = _mm_loadu_si128((const __m128i *)((b) + 16 * k_));                   \
             int sh_ = 16 * k_;                                                                \
             (out).quotes |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v_, q_)) << sh_; \
             (out).commas |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v_, c_)) << sh_; \
-            (out).lines |= (uint64_t)(uint16_t)_mm_movemask_epi8(                             \
-                _mm_or_si128(_mm_cmpeq_epi8(v_, l_), _mm_cmpeq_epi8(v_, r_))) << sh_;         \
+            (out).lines |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v_, l_)) << sh_; \
+            (out).cr |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v_, r_)) << sh_;   \
             (out).unusual |= (uint64_t)(uint16_t)_mm_movemask_epi8(                           \
                 _mm_or_si128(v_, _mm_cmpeq_epi8(v_, z_))) << sh_;                             \
         }                                                                                     \
@@ -734,11 +737,12 @@ static inline void block_portable(const unsigned char *b, Block *out) {
 #ifdef __SSE2__
     BLOCK_SSE2(b, *out);
 #else
-    out->quotes = out->commas = out->lines = out->unusual = 0;
+    out->quotes = out->commas = out->lines = out->cr = out->unusual = 0;
     for (int k = 0; k < 64; k++) {
         out->quotes |= (uint64_t)(b[k] == '"') << k;
         out->commas |= (uint64_t)(b[k] == ',') << k;
-        out->lines |= (uint64_t)(b[k] == '\n' || b[k] == '\r') << k;
+        out->lines |= (uint64_t)(b[k] == '\n') << k;
+        out->cr |= (uint64_t)(b[k] == '\r') << k;
         out->unusual |= (uint64_t)(b[k] == 0 || b[k] >= 0x80) << k;
     }
 #endif
@@ -757,8 +761,8 @@ __attribute__((target("avx2"))) static inline void block_avx2(const unsigned cha
 #define M_(x) ((uint64_t)(uint32_t)_mm256_movemask_epi8(x))
     out->quotes = M_(_mm256_cmpeq_epi8(lo, q)) | M_(_mm256_cmpeq_epi8(hi, q)) << 32;
     out->commas = M_(_mm256_cmpeq_epi8(lo, c)) | M_(_mm256_cmpeq_epi8(hi, c)) << 32;
-    out->lines = M_(_mm256_or_si256(_mm256_cmpeq_epi8(lo, l), _mm256_cmpeq_epi8(lo, r))) |
-                 M_(_mm256_or_si256(_mm256_cmpeq_epi8(hi, l), _mm256_cmpeq_epi8(hi, r))) << 32;
+    out->lines = M_(_mm256_cmpeq_epi8(lo, l)) | M_(_mm256_cmpeq_epi8(hi, l)) << 32;
+    out->cr = M_(_mm256_cmpeq_epi8(lo, r)) | M_(_mm256_cmpeq_epi8(hi, r)) << 32;
     out->unusual = M_(_mm256_or_si256(lo, _mm256_cmpeq_epi8(lo, z))) |
                    M_(_mm256_or_si256(hi, _mm256_cmpeq_epi8(hi, z))) << 32;
 #undef M_
@@ -783,6 +787,9 @@ static int marks_reserve(Work *r, size_t words) {
     uint64_t *odd = realloc(r->odd_mask, words * sizeof *odd);
     if (!odd) return -1;
     r->odd_mask = odd;
+    uint64_t *lines = realloc(r->lines_mask, words * sizeof *lines);
+    if (!lines) return -1;
+    r->lines_mask = lines;
     r->n_marks = words;
     return 0;
 }
@@ -808,30 +815,44 @@ static int marks_reserve(Work *r, size_t words) {
             if (problem) return problem;                                                      \
             checked = from;                                                                   \
         }                                                                                     \
-        uint64_t within = prefix_xor(k.quotes) ^ inside;                                      \
+        uint64_t within = PREFIX_XOR(k.quotes) ^ inside;                                      \
         inside = (uint64_t)((int64_t)within >> 63);                                           \
-        if (k.lines & within) return "a line end inside a quoted value";                      \
-        r->ends_mask[w] = (k.commas | k.lines) & ~within;                                     \
+        if ((k.lines | k.cr) & within) return "a line end inside a quoted value";             \
+        r->ends_mask[w] = (k.commas | k.lines | k.cr) & ~within;                              \
+        r->lines_mask[w] = k.lines; /* (none within quotes: refused above) */                 \
         r->odd_mask[w] = k.quotes;                                                            \
+        r->any_cr |= k.cr != 0;                                                               \
     }                                                                                         \
     if (inside) return "a quoted value cut at the end of a piece";                            \
     return NULL;
 
+#define PREFIX_XOR prefix_xor
 static const char *mark_portable(Work *r, const unsigned char *p, size_t n, size_t words) {
     MARK_LOOP(block_portable)
 }
+#undef PREFIX_XOR
 
 #ifdef HAVE_AVX2_PATH
-__attribute__((target("avx2"))) static const char *mark_avx2(Work *r, const unsigned char *p,
-                                                             size_t n, size_t words) {
+/* The running xor of the bits, by a carry-less multiplication by all ones. */
+__attribute__((target("pclmul"))) static inline uint64_t prefix_xor_clmul(uint64_t x) {
+    return (uint64_t)_mm_cvtsi128_si64(
+        _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xFF), 0));
+}
+
+#define PREFIX_XOR prefix_xor_clmul
+__attribute__((target("avx2,pclmul"))) static const char *mark_avx2(Work *r,
+                                                                    const unsigned char *p,
+                                                                    size_t n, size_t words) {
     MARK_LOOP(block_avx2)
 }
+#undef PREFIX_XOR
 #endif
 
 static int use_avx2;
 
 static const char *mark(Work *r, const unsigned char *p, size_t n, size_t words) {
 #ifdef HAVE_AVX2_PATH
+    r->any_cr = 0;
     const char *problem = use_avx2 ? mark_avx2(r, p, n, words)
                                    : mark_portable(r, p, n, words);
 #else
@@ -862,21 +883,20 @@ static size_t next_odd(const Work *r, size_t from, size_t n, size_t words) {
     return 64 * w + __builtin_ctzll(m);
 }
 
-static const char *feed_piece(Work *r, const char *text, const char *end, Seen *seen) {
-    const size_t n = (size_t)(end - text);
-    if (!n) return NULL;
-    r->piece_end = end;
-    const size_t words = (n + 63) / 64;
-    if (marks_reserve(r, words)) return "out of memory";
-    const char *problem = mark(r, (const unsigned char *)text, n, words);
-    if (problem) return problem;
+/* The rows of a piece from byte `line` (where a row starts) on, field end by field end as pass 1
+ * marked them: the careful walk, which takes any piece (a row holding an odd quote is read byte
+ * by byte, a carriage return before a newline is taken) and says what is wrong with it. */
+static const char *walk(Work *r, const char *text, size_t n, size_t words, size_t line,
+                        Seen *seen) {
     const int columns = r->columns;
-    size_t odd = next_odd(r, 0, n, words);
-    size_t line = 0, field = 0; /* where the row and the field start */
-    int i = 0;                  /* the field */
-    int torn = 0;               /* a value opens with a quote it does not end with */
-    size_t w = 0;
-    uint64_t m = r->ends_mask[0];
+    const char *problem;
+    size_t odd = next_odd(r, line, n, words);
+    size_t field = line; /* where the field starts */
+    int i = 0;           /* the field */
+    int torn = 0;        /* a value opens with a quote it does not end with */
+    size_t w = line / 64;
+    uint64_t m = w < words ? r->ends_mask[w] & (~0ULL << (line % 64)) : 0;
+    const char *end = text + n;
     for (;;) {
         size_t at;
         while (!m && ++w < words) m = r->ends_mask[w];
@@ -945,6 +965,122 @@ static const char *feed_piece(Work *r, const char *text, const char *end, Seen *
     return NULL;
 }
 
+/* The offsets of the set bits of `bits` (the word at byte `base`) written at out[count], the new
+ * count returned; it may write up to 64 entries, garbage past the count. */
+static inline __attribute__((always_inline)) size_t flatten(uint32_t *out, size_t count,
+                                                            size_t base, uint64_t bits) {
+    uint32_t *o = out + count;
+    const int many = __builtin_popcountll(bits);
+    for (int j = 0; j < 4; j++) { /* (no branch for the usual few) */
+        o[j] = (uint32_t)(base + __builtin_ctzll(bits | (1ULL << 63)));
+        bits &= bits - 1;
+    }
+    for (int j = 4; j < many; j++) {
+        o[j] = (uint32_t)(base + __builtin_ctzll(bits));
+        bits &= bits - 1;
+    }
+    return count + (size_t)many;
+}
+
+/* Field ends and newlines flattened to offsets at once, a window at a time. */
+#define FLAT_ROOM 8192
+
+/* The rows of a piece from its start, the quick way: the marks flattened to offsets, a row is
+ * its `columns` field ends, the last of them the next newline, and only the fields with a role
+ * are looked at. It stops at the start of the first row it cannot take that way (one holding an
+ * odd quote or a value that opens with a quote it does not end with, a wrong number of fields,
+ * the file's last line without a newline), *resume set there, for the careful walk to go on. */
+static inline __attribute__((always_inline)) const char *walk_flat_body(
+    Work *r, const char *text, size_t n, size_t words, Seen *seen, size_t *resume) {
+    const int columns = r->columns, *active = r->active, n_active = r->n_active;
+    uint32_t *flat = r->flat, *lines = r->flat_lines;
+    size_t count = 0, k = 0, line_count = 0, lk = 0; /* offsets flattened, and taken */
+    size_t w = 0;                                     /* the next word to flatten */
+    size_t line = 0, odd = next_odd(r, 0, n, words);
+    *resume = 0;
+    for (;;) {
+        if (count - k < (size_t)columns || lk == line_count) {
+            memmove(flat, flat + k, (count - k) * sizeof *flat);
+            count -= k;
+            k = 0;
+            memmove(lines, lines + lk, (line_count - lk) * sizeof *lines);
+            line_count -= lk;
+            lk = 0;
+            while (w < words && count + 64 <= FLAT_ROOM && line_count + 64 <= FLAT_ROOM) {
+                count = flatten(flat, count, 64 * w, r->ends_mask[w]);
+                for (uint64_t m = r->lines_mask[w]; m; m &= m - 1) /* (a few a row) */
+                    lines[line_count++] = (uint32_t)(64 * w + __builtin_ctzll(m));
+                w++;
+            }
+            if (count < (size_t)columns || !line_count) break;
+        }
+        const size_t at = flat[k + columns - 1];
+        if (at != lines[lk]) break;
+        const char *problem;
+        if (odd < at) { /* the row holds an odd quote: read it the careful way */
+            const char *stop, *after;
+            problem = scan_row(r, text + line, text + n, &stop, &after);
+            if (problem) return problem;
+            if (stop != text + at) return "a row read two ways";
+            odd = next_odd(r, at + 1, n, words);
+        } else {
+            for (int a = 0; a < n_active; a++) {
+                const int i = active[a];
+                const char *s = text + (i ? flat[k + i - 1] + 1 : line), *e = text + flat[k + i];
+                if (*s == '"') { /* (s < e, or *s would be the comma or newline) */
+                    if (e - s < 2 || e[-1] != '"') goto careful;
+                    s++;
+                    e--;
+                }
+                r->starts[i] = s;
+                r->ends[i] = e;
+                r->escaped[i] = 0;
+            }
+        }
+        problem = take_row(r, text + line, text + at, seen);
+        if (problem) return problem;
+        line = at + 1;
+        k += (size_t)columns;
+        lk++;
+    }
+careful:
+    *resume = line;
+    return NULL;
+}
+
+static const char *walk_flat_portable(Work *r, const char *text, size_t n, size_t words,
+                                      Seen *seen, size_t *resume) {
+    return walk_flat_body(r, text, n, words, seen, resume);
+}
+
+#ifdef HAVE_AVX2_PATH
+__attribute__((target("avx2,bmi,popcnt"))) static const char *walk_flat_avx2(
+    Work *r, const char *text, size_t n, size_t words, Seen *seen, size_t *resume) {
+    return walk_flat_body(r, text, n, words, seen, resume);
+}
+#endif
+
+static const char *feed_piece(Work *r, const char *text, const char *end, Seen *seen) {
+    const size_t n = (size_t)(end - text);
+    if (!n) return NULL;
+    r->piece_end = end;
+    const size_t words = (n + 63) / 64;
+    if (marks_reserve(r, words)) return "out of memory";
+    const char *problem = mark(r, (const unsigned char *)text, n, words);
+    if (problem) return problem;
+    size_t line = 0;
+    if (!r->any_cr && n < UINT32_MAX && r->columns + 64 <= FLAT_ROOM) {
+#ifdef HAVE_AVX2_PATH
+        problem = use_avx2 ? walk_flat_avx2(r, text, n, words, seen, &line)
+                           : walk_flat_portable(r, text, n, words, seen, &line);
+#else
+        problem = walk_flat_portable(r, text, n, words, seen, &line);
+#endif
+        if (problem) return problem;
+    }
+    return walk(r, text, n, words, line, seen);
+}
+
 /* --- Python -------------------------------------------------------------------------------- */
 
 /* Free what a Work holds (its set-up too when it `owns` it). */
@@ -967,6 +1103,9 @@ static void work_free(Work *w, int owns) {
     free(w->dates);
     free(w->ends_mask);
     free(w->odd_mask);
+    free(w->lines_mask);
+    free(w->flat);
+    free(w->flat_lines);
 }
 
 static void Reducer_dealloc(Reducer *r) {
@@ -981,7 +1120,10 @@ static int work_space(Work *w, int columns) {
     w->ends = calloc(columns, sizeof *w->ends);
     w->escaped = calloc(columns, 1);
     w->dates = calloc(DATE_SLOTS, sizeof *w->dates); /* (no date is eight NUL bytes) */
-    if (!w->starts || !w->ends || !w->escaped || !w->dates || table_grow(w))
+    w->flat = malloc(FLAT_ROOM * sizeof *w->flat);
+    w->flat_lines = malloc(FLAT_ROOM * sizeof *w->flat_lines);
+    if (!w->starts || !w->ends || !w->escaped || !w->dates || !w->flat || !w->flat_lines ||
+        table_grow(w))
         return -1;
     return 0;
 }
@@ -1337,7 +1479,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "costlib._reduce",
 PyMODINIT_FUNC PyInit__reduce(void) {
 #ifdef HAVE_AVX2_PATH
     __builtin_cpu_init();
-    use_avx2 = __builtin_cpu_supports("avx2");
+    use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+               __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("pclmul");
 #endif
     special[(unsigned char)','] = special[(unsigned char)'\n'] = 1;
     special[(unsigned char)'\r'] = special[(unsigned char)'"'] = 1;

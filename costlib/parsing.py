@@ -41,6 +41,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -109,18 +110,23 @@ class Header:
     tags: tuple[str, ...] = ()
     format: Format | None = None
 
-    @property
+    # (worked out once: every column of a file may ask, and a hostile header has many)
+    @cached_property
     def numbers(self) -> list[str]:
-        return [c for c in NUMERIC_COLUMNS if c in self.columns]
+        return [c for c in NUMERIC_COLUMNS if c in self._names]
 
-    @property
+    @cached_property
     def dates(self) -> list[str]:
-        return [c for c in DATE_COLUMNS if c in self.columns]
+        return [c for c in DATE_COLUMNS if c in self._names]
 
-    @property
+    @cached_property
     def checked(self) -> list[str]:
         """The number and date columns, in file order: every chunk checks them all."""
         return [c for c in self.columns if c in self.numbers or c in self.dates]
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return frozenset(self.columns)
 
     @property
     def cost_source(self) -> str:

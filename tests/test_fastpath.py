@@ -176,6 +176,12 @@ def hostile(tmp_path: Path, rows, *, name: str = NAME, header=HEADER, raw: bytes
 GOOD = [row(cost=f"{i}.25000000", owner=f"u{i % 3}", record_id=str(i)) for i in range(50)]
 PLAIN = text(GOOD).encode()
 
+
+def last_row(raw: bytes, old: bytes, new: bytes) -> bytes:
+    """``raw`` with ``old`` made ``new`` in its last row only."""
+    before, _, last = raw.rstrip(b"\n").rpartition(b"\n")
+    return before + b"\n" + last.replace(old, new) + b"\n"
+
 HOSTILE = {
     "a quote inside a cost": PLAIN.replace(b'"7.25000000"', b'"7.2""5"'),
     "a quote inside an unquoted cost": PLAIN.replace(b'"7.25000000"', b'7.2"5'),
@@ -224,6 +230,9 @@ HOSTILE = {
     "a blank record type": PLAIN.replace(b'"LineItem"', b'""', 1),
     "too few fields": PLAIN.replace(b',"u2",', b',', 1),
     "too many fields": PLAIN.replace(b',"u2",', b',"u2","x",', 1),
+    "too few fields in the last row": last_row(PLAIN, b',"u1",', b','),
+    "too many fields in the last row": last_row(PLAIN, b',"u1",', b',"u1","x",'),
+    "a row of quoted quotes among plain ones": PLAIN.replace(b'"u2"', b'"o""b"', 1),
     "text after a closing quote": PLAIN.replace(b'"u2"', b'"u"2', 1),
     "a line end in a quoted tag": PLAIN.replace(b'"u2"', b'"u\n2"', 1),
     "a quote that never closes": PLAIN.replace(b'"u2"', b'"u2', 1),
@@ -424,6 +433,31 @@ def test_a_reducer_that_refused_a_piece_refuses_every_later_call_the_same_way():
     assert r.feed(b"LineItem,a,1,\nMystery,b,1,\n") == "an unknown record type"
     assert r.feed(b"LineItem,a,1,\n") == "an unknown record type"
     assert r.sums() == "an unknown record type"
+
+
+@pytest.mark.parametrize("last, refused", [
+    (b"", None), (b"LineItem,k1,1.5\n", "a line with too few fields"),
+    (b"LineItem,k1,1.5,,\n", "a line with too many fields"),
+    (b'LineItem,"k""1",1.5,\n', None), (b"LineItem,k1,1.5,", None)],
+    ids=["plain", "too few fields", "too many", "an odd quote", "no newline at the end"])
+def test_rows_of_more_fields_than_the_quick_walk_holds_sum_the_same(last, refused):
+    """The quick walk flattens the field ends a window at a time; rows of more fields than a
+    window holds are read the careful way, to the same sums and the same refusals."""
+    from costlib import _reduce
+
+    more = 9000
+    rows = b"".join(b"LineItem,k%d,%d.5,\n" % (i % 7, i) for i in range(300)) + last
+
+    def sums(piece: bytes, blanks: int):
+        r = _reduce.Reducer([_reduce.RTYPE, _reduce.KEY, _reduce.NUM | _reduce.COST,
+                             *[0] * (1 + blanks)], [(b"LineItem", False)], 1 << 20)
+        got = r.feed(piece)
+        return got if isinstance(got, str) else r.sums()["sums"]
+
+    wide = b"\n".join(line + b"," * more if line else line for line in rows.split(b"\n"))
+    got = sums(wide, more)
+    assert got == sums(rows, 0)
+    assert got == refused if refused else len(got) == 7 + (b'"' in last)
 
 
 def test_sums_past_int64_only_once_the_two_tables_are_put_together_are_refused_every_time():
