@@ -117,6 +117,8 @@ def answer(approach: str, stdout: str) -> dict:
 def agree(answers: dict[str, dict]) -> list[str]:
     """The disagreements to the cent between the approaches' totals and per-user totals."""
     problems = []
+    if not answers:  # (only floors ran: nothing to compare)
+        return problems
     base_name, base = next(iter(answers.items()))
     for name, other in answers.items():
         if round(other["total"], 2) != round(base["total"], 2):
