@@ -706,8 +706,10 @@ static const char *take_row(Work *r, const char *line, const char *stop, Seen *s
  * Pass 1 marks, for each 64 bytes, the field ends (a comma or line end outside quotes, found by
  * a running parity of the quotes) and the quotes that are neither at a field's start nor at its
  * end ("odd": doubled quotes inside a value, or a malformed one); it checks UTF-8 and NULs on
- * the way. Pass 2 walks the field ends row by row; a row holding an odd quote is read the
- * careful way (scan_row), which must end it where the marks do. */
+ * the way, and the newlines apart. Pass 2 walks the rows: the quick walk (walk_flat) takes a row
+ * as its field ends flattened to offsets, the careful walk (walk) goes field end by field end and
+ * takes over where the quick one cannot go on; in both, a row holding an odd quote is read byte
+ * by byte (scan_row), which must end it where the marks do. */
 
 /* One 64-byte block's quotes, commas, line ends, and bytes that are not plain ASCII (NUL or
  * past 0x7F: those blocks are checked one character at a time). */
@@ -987,9 +989,10 @@ static inline __attribute__((always_inline)) size_t flatten(uint32_t *out, size_
 
 /* The rows of a piece from its start, the quick way: the marks flattened to offsets, a row is
  * its `columns` field ends, the last of them the next newline, and only the fields with a role
- * are looked at. It stops at the start of the first row it cannot take that way (one holding an
- * odd quote or a value that opens with a quote it does not end with, a wrong number of fields,
- * the file's last line without a newline), *resume set there, for the careful walk to go on. */
+ * are looked at (a row holding an odd quote is read byte by byte, as the careful walk does). It
+ * stops at the start of the first row it cannot take that way (a wrong number of fields, a value
+ * that opens with a quote it does not end with, the file's last line without a newline), with
+ * *resume set there, for the careful walk to go on and say what is wrong. */
 static inline __attribute__((always_inline)) const char *walk_flat_body(
     Work *r, const char *text, size_t n, size_t words, Seen *seen, size_t *resume) {
     const int columns = r->columns, *active = r->active, n_active = r->n_active;
