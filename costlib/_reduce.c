@@ -139,7 +139,7 @@ typedef struct {
     uint64_t *lines_mask;            /* and newlines */
     size_t n_marks;
     int any_cr;                      /* the piece holds a carriage return */
-    uint32_t *flat, *flat_lines;     /* field ends and newlines as offsets, a window at a time */
+    uint32_t *flat;                  /* field ends as offsets, a window at a time */
     /* per row */
     const char **starts, **ends;
     unsigned char *escaped;
@@ -873,16 +873,48 @@ static const char *mark(Work *r, const unsigned char *p, size_t n, size_t words)
     return NULL;
 }
 
-/* The first odd quote at or after byte `from`, or `n`. */
-static size_t next_odd(const Work *r, size_t from, size_t n, size_t words) {
+/* The first byte marked in `mask` (an odd quote, a newline) at or after `from`, or `n`. */
+static inline size_t next_mark(const uint64_t *mask, size_t from, size_t n, size_t words) {
     size_t w = from / 64;
     if (w >= words) return n;
-    uint64_t m = r->odd_mask[w] & (~0ULL << (from % 64));
+    uint64_t m = mask[w] & (~0ULL << (from % 64));
     while (!m) {
         if (++w >= words) return n;
-        m = r->odd_mask[w];
+        m = mask[w];
     }
     return 64 * w + __builtin_ctzll(m);
+}
+
+/* Field i of a row is s..e as pass 1 marked it, its quotes taken off when it is "quoted"; 1 when
+ * it opens with a quote it does not end with (the row holds an odd quote and is read byte by byte,
+ * or else another thread wrote into the buffer since pass 1: not taken, e would fall before s). */
+static inline int take_field(Work *r, int i, const char *s, const char *e) {
+    int torn = 0;
+    if (s < e && *s == '"') {
+        if (e - s >= 2 && e[-1] == '"') {
+            s++;
+            e--;
+        } else {
+            torn = 1;
+        }
+    }
+    r->starts[i] = s;
+    r->ends[i] = e;
+    r->escaped[i] = 0;
+    return torn;
+}
+
+/* The row from `line` to its line end `at` holds an odd quote: read it byte by byte (scan_row),
+ * which must end it where the marks do; *odd moves to the next odd quote from `next` on. NULL, or
+ * why the row is refused. */
+static const char *odd_row(Work *r, const char *text, size_t n, size_t words, size_t line,
+                           size_t at, size_t next, size_t *odd) {
+    const char *stop, *after;
+    const char *problem = scan_row(r, text + line, text + n, &stop, &after);
+    if (problem) return problem;
+    if (stop != text + at) return "a row read two ways";
+    *odd = next_mark(r->odd_mask, next, n, words);
+    return NULL;
 }
 
 /* The rows of a piece from byte `line` (where a row starts) on, field end by field end as pass 1
@@ -892,13 +924,12 @@ static const char *walk(Work *r, const char *text, size_t n, size_t words, size_
                         Seen *seen) {
     const int columns = r->columns;
     const char *problem;
-    size_t odd = next_odd(r, line, n, words);
+    size_t odd = next_mark(r->odd_mask, line, n, words);
     size_t field = line; /* where the field starts */
     int i = 0;           /* the field */
     int torn = 0;        /* a value opens with a quote it does not end with */
     size_t w = line / 64;
     uint64_t m = w < words ? r->ends_mask[w] & (~0ULL << (line % 64)) : 0;
-    const char *end = text + n;
     for (;;) {
         size_t at;
         while (!m && ++w < words) m = r->ends_mask[w];
@@ -910,24 +941,7 @@ static const char *walk(Work *r, const char *text, size_t n, size_t words, size_
             m &= m - 1;
         }
         char c = at < n ? text[at] : '\n';
-        if (r->roles[i]) {
-            /* (a row without odd quotes holds only plain values and "quoted" ones: pass 1) */
-            const char *s = text + field, *e = text + at;
-            if (s < e && *s == '"') {
-                /* (it ends with a quote too, or the row holds an odd quote and is read the
-                   careful way below; or else another thread wrote into the buffer since
-                   pass 1: not taken, e would fall before s) */
-                if (e - s >= 2 && e[-1] == '"') {
-                    s++;
-                    e--;
-                } else {
-                    torn = 1;
-                }
-            }
-            r->starts[i] = s;
-            r->ends[i] = e;
-            r->escaped[i] = 0;
-        }
+        if (r->roles[i]) torn |= take_field(r, i, text + field, text + at);
         if (c == ',') {
             if (i >= columns - 1) return "a line with too many fields";
         } else if (i != columns - 1) {
@@ -949,12 +963,9 @@ static const char *walk(Work *r, const char *text, size_t n, size_t words, size_
                 m = r->ends_mask[w] & (r->ends_mask[w] - 1);
             }
         }
-        if (odd < at) { /* the row holds an odd quote: read it the careful way */
-            const char *stop, *after;
-            problem = scan_row(r, text + line, end, &stop, &after);
+        if (odd < at) { /* (a row without odd quotes holds only plain and "quoted" values) */
+            problem = odd_row(r, text, n, words, line, at, next, &odd);
             if (problem) return problem;
-            if (stop != text + at) return "a row read two ways";
-            odd = next_odd(r, next, n, words);
         } else if (torn) {
             return "a row read two ways";
         }
@@ -984,7 +995,7 @@ static inline __attribute__((always_inline)) size_t flatten(uint32_t *out, size_
     return count + (size_t)many;
 }
 
-/* Field ends and newlines flattened to offsets at once, a window at a time. */
+/* Field ends flattened to offsets at once, a window at a time. */
 #define FLAT_ROOM 8192
 
 /* The rows of a piece from its start, the quick way: the marks flattened to offsets, a row is
@@ -996,55 +1007,41 @@ static inline __attribute__((always_inline)) size_t flatten(uint32_t *out, size_
 static inline __attribute__((always_inline)) const char *walk_flat_body(
     Work *r, const char *text, size_t n, size_t words, Seen *seen, size_t *resume) {
     const int columns = r->columns, *active = r->active, n_active = r->n_active;
-    uint32_t *flat = r->flat, *lines = r->flat_lines;
-    size_t count = 0, k = 0, line_count = 0, lk = 0; /* offsets flattened, and taken */
-    size_t w = 0;                                     /* the next word to flatten */
-    size_t line = 0, odd = next_odd(r, 0, n, words);
+    uint32_t *flat = r->flat;
+    size_t count = 0, k = 0; /* offsets flattened, and taken */
+    size_t w = 0;            /* the next word to flatten */
+    size_t line = 0, odd = next_mark(r->odd_mask, 0, n, words);
     *resume = 0;
     for (;;) {
-        if (count - k < (size_t)columns || lk == line_count) {
+        if (count - k < (size_t)columns) {
             memmove(flat, flat + k, (count - k) * sizeof *flat);
             count -= k;
             k = 0;
-            memmove(lines, lines + lk, (line_count - lk) * sizeof *lines);
-            line_count -= lk;
-            lk = 0;
-            while (w < words && count + 64 <= FLAT_ROOM && line_count + 64 <= FLAT_ROOM) {
+            while (w < words && count + 64 <= FLAT_ROOM) {
                 count = flatten(flat, count, 64 * w, r->ends_mask[w]);
-                for (uint64_t m = r->lines_mask[w]; m; m &= m - 1) /* (a few a row) */
-                    lines[line_count++] = (uint32_t)(64 * w + __builtin_ctzll(m));
                 w++;
             }
-            if (count < (size_t)columns || !line_count) break;
+            if (count < (size_t)columns) break;
         }
+        /* (the row's last field end is the first newline after its start: no fewer fields,
+           no more) */
         const size_t at = flat[k + columns - 1];
-        if (at != lines[lk]) break;
+        if (at != next_mark(r->lines_mask, line, n, words)) break;
         const char *problem;
-        if (odd < at) { /* the row holds an odd quote: read it the careful way */
-            const char *stop, *after;
-            problem = scan_row(r, text + line, text + n, &stop, &after);
+        if (odd < at) {
+            problem = odd_row(r, text, n, words, line, at, at + 1, &odd);
             if (problem) return problem;
-            if (stop != text + at) return "a row read two ways";
-            odd = next_odd(r, at + 1, n, words);
         } else {
             for (int a = 0; a < n_active; a++) {
                 const int i = active[a];
-                const char *s = text + (i ? flat[k + i - 1] + 1 : line), *e = text + flat[k + i];
-                if (*s == '"') { /* (s < e, or *s would be the comma or newline) */
-                    if (e - s < 2 || e[-1] != '"') goto careful;
-                    s++;
-                    e--;
-                }
-                r->starts[i] = s;
-                r->ends[i] = e;
-                r->escaped[i] = 0;
+                if (take_field(r, i, text + (i ? flat[k + i - 1] + 1 : line), text + flat[k + i]))
+                    goto careful;
             }
         }
         problem = take_row(r, text + line, text + at, seen);
         if (problem) return problem;
         line = at + 1;
         k += (size_t)columns;
-        lk++;
     }
 careful:
     *resume = line;
@@ -1108,7 +1105,6 @@ static void work_free(Work *w, int owns) {
     free(w->odd_mask);
     free(w->lines_mask);
     free(w->flat);
-    free(w->flat_lines);
 }
 
 static void Reducer_dealloc(Reducer *r) {
@@ -1124,9 +1120,7 @@ static int work_space(Work *w, int columns) {
     w->escaped = calloc(columns, 1);
     w->dates = calloc(DATE_SLOTS, sizeof *w->dates); /* (no date is eight NUL bytes) */
     w->flat = malloc(FLAT_ROOM * sizeof *w->flat);
-    w->flat_lines = malloc(FLAT_ROOM * sizeof *w->flat_lines);
-    if (!w->starts || !w->ends || !w->escaped || !w->dates || !w->flat || !w->flat_lines ||
-        table_grow(w))
+    if (!w->starts || !w->ends || !w->escaped || !w->dates || !w->flat || table_grow(w))
         return -1;
     return 0;
 }
